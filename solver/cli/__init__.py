@@ -1,0 +1,1 @@
+"""The `gpuplan` command line: parse, call one library function, render."""

@@ -1,0 +1,69 @@
+"""Typed domain errors and the one place where they become exit codes.
+
+Every error a user can cause derives from `GpuplanError`; its `str()` is a message the user can act
+on (what failed, why, and the nearest valid values).  The CLI catches `GpuplanError` once
+(`solver.cli.main`) and exits with `exit_code`; anything else is a bug and shows a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+# Exit codes (documented in README "Exit codes").
+EXIT_OK = 0
+EXIT_INTERNAL = 1  # an unexpected exception: a bug
+EXIT_USER = 2  # bad input: arguments, scenario, catalog
+EXIT_INFEASIBLE = 3  # the scenario is valid but no configuration satisfies it
+EXIT_PARTIAL = 4  # batch: some rows were infeasible or in error; the others were solved
+
+
+def closest(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """Nearest valid values for `word` (difflib ratio), most similar first."""
+    cands = list(candidates)
+    lowered = {c.lower(): c for c in cands}
+    hits = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.5)
+    return [lowered[h] for h in hits]
+
+
+def suggestion(word: str, candidates: Iterable[str]) -> str:
+    near = closest(word, candidates)
+    return f" Did you mean: {', '.join(near)}?" if near else ""
+
+
+class GpuplanError(Exception):
+    """Base of all user-facing errors."""
+
+    exit_code = EXIT_USER
+
+
+class UnknownIdError(GpuplanError):
+    """An id or alias that is not in the catalog."""
+
+    def __init__(self, kind: str, name: str, valid: Iterable[str]):
+        self.kind, self.name = kind, name
+        self.valid = sorted(valid)
+        super().__init__(f"unknown {kind} '{name}'.{suggestion(name, self.valid)}")
+
+
+class CatalogError(GpuplanError):
+    """A catalog file that does not parse or validate; names file, entry, field and line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        head = "catalog is invalid" if len(problems) != 1 else "catalog is invalid"
+        super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class ScenarioError(GpuplanError):
+    """A scenario that is malformed (bad field, bad value)."""
+
+
+class InfeasibleError(GpuplanError):
+    """A valid scenario that no configuration satisfies; carries the explanation."""
+
+    exit_code = EXIT_INFEASIBLE
+
+    def __init__(self, message: str, explanation: object | None = None):
+        self.explanation = explanation
+        super().__init__(message)

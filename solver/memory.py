@@ -1,0 +1,188 @@
+"""Memory per GPU for one replica shape: weights, KV cache, activations, overheads, and what fits.
+
+Formulas (docs/model.md gives sources):
+- weights: params x bytes/param (+ quantization scales, solver.schema.precision); embeddings and the LM
+  head stay 16-bit in quantized checkpoints; MoE counts every expert; sharded over TP x PP;
+- KV per token: MHA/GQA/MQA 2 x layers x kv_heads x head_dim x bytes; MLA (kv_lora_rank + rope dim)
+  x layers x bytes; local (sliding / chunked) layers cache at most `window_tokens`;
+  per GPU: KV heads split over TP, each GPU keeping at least one (replicated when kv_heads < TP);
+  the MLA latent is replicated on every TP rank; layers split over PP;
+- workspace: activations of one forward pass over the engine's token budget, logits, CUDA graphs,
+  collective buffers and the runtime reserve (model parameters, documented, not facts);
+- the engine's memory rule sizes the KV pool: vLLM/SGLang a fraction of total memory, TensorRT-LLM
+  and LMDeploy a fraction of what is free after weights, Ollama/llama.cpp all that remains.
+
+The guide's rule (`rule="guide"`): params(B) x precision factor + context tokens x 0.5 MB / 1024,
+i.e. 0.0005 GB per token with binary MB->GB; 128,000 tokens -> 62.5 GB.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from solver.schema.engine import Engine
+from solver.schema.hardware import Gpu
+from solver.schema.llm import LlmModel
+from solver.schema.precision import BYTES_PER_VALUE, GUIDE_FACTOR_GB_PER_B, QUANTIZED, Precision, weight_bytes_per_param
+
+GIB = 1024**3
+GUIDE_MB_PER_TOKEN = 0.5  # the guide's context term: 0.0005 "GB" per token = 0.5 MB/token
+
+# Model parameters of the workspace estimate (GiB unless stated); see docs/model.md "Overheads".
+RUNTIME_RESERVE_GIB = 0.75  # CUDA/ROCm context, allocator fragmentation
+CUDA_GRAPH_GIB = 0.5  # captured graphs, engines with cuda_graph support
+COMM_BUFFER_GIB_BASE = 0.25  # NCCL/RCCL buffers when TP or PP > 1
+COMM_BUFFER_GIB_PER_RANK = 0.03
+TOKEN_BUDGET = 8192  # tokens per forward pass with chunked prefill (vLLM max_num_batched_tokens default)
+TOKEN_BUDGET_GGUF = 2048  # llama.cpp/Ollama n_batch default
+MAX_SAMPLED_SEQS = 256  # vLLM max_num_seqs default: logits held for at most this many sequences
+
+
+def _p(x: Precision | str) -> Precision:
+    return x if isinstance(x, Precision) else Precision(x)
+
+
+def weight_bytes(model: LlmModel, precision: Precision | str) -> float:
+    """All weights of the model in `precision` (bytes)."""
+    p = _p(precision)
+    embed = model.embedding_params + model.lm_head_params
+    body = model.params_total - embed
+    embed_bpp = BYTES_PER_VALUE[Precision.bf16] if p in QUANTIZED else BYTES_PER_VALUE[p]
+    return body * weight_bytes_per_param(p) + embed * embed_bpp
+
+
+def kv_bytes_per_token(model: LlmModel, kv_precision: Precision | str) -> float:
+    """KV bytes per token over the full-attention layers (local layers are capped, see kv_bytes_per_sequence)."""
+    b = BYTES_PER_VALUE[_p(kv_precision)]
+    if model.mla is not None:
+        return (model.mla.kv_lora_rank + model.mla.qk_rope_head_dim) * model.layers * b
+    return 2 * model.global_layers * model.kv_heads * model.head_dim * b
+
+
+def kv_bytes_per_sequence(model: LlmModel, kv_precision: Precision | str, tokens: int) -> float:
+    """KV bytes of one sequence of `tokens` tokens, whole model (all GPUs of a replica)."""
+    full = kv_bytes_per_token(model, kv_precision) * tokens
+    if model.sliding_window is None or model.mla is not None:
+        return full
+    b = BYTES_PER_VALUE[_p(kv_precision)]
+    local_per_token = 2 * model.sliding_window.local_layers * model.kv_heads * model.head_dim * b
+    return full + local_per_token * min(tokens, model.sliding_window.window_tokens)
+
+
+def kv_share_per_gpu(model: LlmModel, tp: int, pp: int) -> float:
+    """Fraction of a sequence's KV that one GPU holds (> 1/(tp*pp) when KV heads are replicated)."""
+    if model.mla is not None:
+        return 1.0 / pp
+    per_gpu_heads = max(1.0, model.kv_heads / tp)
+    return per_gpu_heads / model.kv_heads / pp
+
+
+def guide_total_gb(params_b: float, precision: Precision | str, context_tokens: int) -> tuple[float, float]:
+    """The guide's rule: (weights GB, context GB)."""
+    return params_b * GUIDE_FACTOR_GB_PER_B[_p(precision)], context_tokens * GUIDE_MB_PER_TOKEN / 1024
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """Memory of one GPU of a replica (GiB) and the concurrency it allows."""
+
+    weights_gib: float
+    kv_cache_gib: float  # KV of the requested concurrency at typical length
+    activations_gib: float
+    overhead_gib: float
+    available_gib: float  # usable device memory
+    kv_pool_gib: float  # what the engine's memory rule leaves for KV
+    kv_per_sequence_gib: float  # per GPU, typical sequence (prompt + output)
+    kv_full_context_gib: float  # per GPU, one sequence at the full context
+    max_concurrency: int  # sequences at typical length that fit the pool
+    fits: bool
+    reason: str | None
+
+    @property
+    def total_gib(self) -> float:
+        return self.weights_gib + self.kv_cache_gib + self.activations_gib + self.overhead_gib
+
+    def as_dict(self) -> dict[str, float]:
+        r = lambda x: round(x, 3)  # noqa: E731
+        return {
+            "weights": r(self.weights_gib),
+            "kv_cache": r(self.kv_cache_gib),
+            "activations": r(self.activations_gib),
+            "overhead": r(self.overhead_gib),
+            "total": r(self.total_gib),
+            "available": r(self.available_gib),
+            "kv_pool": r(self.kv_pool_gib),
+        }
+
+
+def workspace_gib(model: LlmModel, engine: Engine, gpu: Gpu, tp: int, pp: int, concurrency: int, context: int) -> tuple[float, float]:
+    """(activations, overhead) per GPU in GiB."""
+    gguf = engine.max_parallel_requests is not None or not engine.parallelism.tensor_parallel
+    tokens = min(TOKEN_BUDGET_GGUF if gguf else TOKEN_BUDGET, max(context, 1))
+    if model.moe is not None:
+        ffn = model.moe.expert_intermediate_size * (model.moe.experts_per_token + model.moe.shared_experts)
+    else:
+        ffn = model.intermediate_size
+    qkv = (model.attention_heads + 2 * model.kv_heads) * model.head_dim
+    act_bytes = tokens * (3 * model.hidden_size + (2 * ffn + qkv) / tp) * 2
+    logits = min(concurrency, MAX_SAMPLED_SEQS) * model.vocab_size / tp * 4
+    activations = (act_bytes + logits) / GIB
+    overhead = RUNTIME_RESERVE_GIB
+    if engine.feature_status("cuda_graph", gpu.compat_key) == "yes":
+        overhead += CUDA_GRAPH_GIB
+    if tp * pp > 1:
+        overhead += COMM_BUFFER_GIB_BASE + COMM_BUFFER_GIB_PER_RANK * tp * pp
+    return activations, overhead
+
+
+def plan_memory(
+    model: LlmModel,
+    gpu: Gpu,
+    engine: Engine,
+    precision: Precision | str,
+    kv_precision: Precision | str,
+    tp: int,
+    pp: int,
+    concurrency: int,
+    seq_tokens: int,
+    context: int,
+) -> MemoryPlan:
+    """Memory of one GPU for `concurrency` sequences of `seq_tokens` tokens (and one of `context`)."""
+    shards = tp * pp
+    weights = weight_bytes(model, precision) / shards / GIB
+    share = kv_share_per_gpu(model, tp, pp)
+    kv_seq = kv_bytes_per_sequence(model, kv_precision, seq_tokens) * share / GIB
+    kv_full = kv_bytes_per_sequence(model, kv_precision, context) * share / GIB
+    activations, overhead = workspace_gib(model, engine, gpu, tp, pp, concurrency, context)
+    available = gpu.memory_gib_usable
+    rule, f = engine.memory.rule, engine.memory.fraction
+    if rule == "fraction_of_total":
+        pool = f * available - weights - activations - overhead
+    elif rule == "fraction_of_free_after_weights":
+        pool = f * (available - weights - activations - overhead)
+    else:
+        pool = available - weights - activations - overhead
+    max_conc = int(math.floor(pool / kv_seq)) if kv_seq > 0 and pool > 0 else 0
+    if engine.max_parallel_requests is not None:
+        max_conc = min(max_conc, engine.max_parallel_requests)
+    reason = None
+    if pool <= 0:
+        reason = f"weights ({weights:.1f} GiB/GPU) and workspace leave no KV cache in {available:.0f} GiB ({rule} {f})"
+    elif kv_full > pool:
+        reason = f"one {context}-token sequence needs {kv_full:.1f} GiB of KV per GPU; the pool holds {pool:.1f} GiB"
+    elif max_conc < concurrency:
+        reason = f"{concurrency} sequences need {kv_seq * concurrency:.1f} GiB of KV per GPU; the pool holds {pool:.1f} GiB ({max_conc} sequences)"
+    return MemoryPlan(
+        weights_gib=weights,
+        kv_cache_gib=kv_seq * concurrency,
+        activations_gib=activations,
+        overhead_gib=overhead,
+        available_gib=available,
+        kv_pool_gib=max(pool, 0.0),
+        kv_per_sequence_gib=kv_seq,
+        kv_full_context_gib=kv_full,
+        max_concurrency=max_conc if kv_full <= pool else 0,
+        fits=reason is None,
+        reason=reason,
+    )

@@ -1,0 +1,22 @@
+"""Fitted efficiency factors of the performance model, per engine and hardware class."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PerfFactors(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(description="'<engine>@<hardware class>'; '*' matches any")
+    engine: str = Field(description="engine id or '*'")
+    gpu_class: str = Field(description="hardware class (compat key) or '*'")
+    bandwidth_efficiency: float = Field(gt=0, le=1.5, description="share of peak memory bandwidth a decode step achieves")
+    compute_efficiency_prefill: float = Field(gt=0, le=1.5, description="share of peak dense TFLOPS a prefill achieves")
+    compute_efficiency_decode: float = Field(gt=0, le=1.5, description="share of peak dense TFLOPS a decode step achieves")
+    step_overhead_ms: float = Field(ge=0, description="fixed time per decode step (scheduling, launches, sampling), ms")
+    prefill_overhead_ms: float = Field(ge=0, description="fixed time per prefill, ms")
+    tpot_log_band: tuple[float, float] = Field(description="10th/90th percentile of ln(measured/predicted) TPOT")
+    ttft_log_band: tuple[float, float] = Field(description="10th/90th percentile of ln(measured/predicted) TTFT")
+    measured_points: int = Field(ge=0, description="measurements behind the fit (0 = prior, not fitted)")
+    source: list[str] = Field(min_length=1)

@@ -1,0 +1,114 @@
+"""Inference servers ("engines") and their hardware, precision, feature and parallelism rules.
+
+Status vocabulary comes from reference/engines.yaml: yes | no | partial | fallback | experimental |
+unknown.  Cells are looked up exact hardware class -> vendor alias (`nvidia`, `amd`) -> `default`
+-> "unknown", the order the reference prescribes.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from solver.schema.precision import Precision
+
+Status = Literal["yes", "no", "partial", "fallback", "experimental", "unknown"]
+
+#: statuses under which the engine runs at all on a hardware class
+RUNS = ("yes", "partial")
+#: engine-level precision statuses that execute (fallback = slower path)
+PRECISION_RUNS = ("yes", "partial", "fallback")
+
+FEATURES = (
+    "flash_attention",
+    "paged_attention",
+    "prefix_caching",
+    "chunked_prefill",
+    "lora",
+    "spec_decode",
+    "cuda_graph",
+    "sliding_window",
+    "multimodal",
+)
+
+VENDOR_OF = {
+    "nvidia_volta": "nvidia",
+    "nvidia_turing": "nvidia",
+    "nvidia_ampere": "nvidia",
+    "nvidia_ada": "nvidia",
+    "nvidia_hopper": "nvidia",
+    "nvidia_blackwell_dc": "nvidia",
+    "nvidia_blackwell_rtx": "nvidia",
+    "amd_mi200": "amd",
+    "amd_mi300": "amd",
+    "amd_mi350": "amd",
+    "intel_gaudi": "intel",
+}
+
+
+def lookup(table: dict[str, Status], compat_key: str) -> Status:
+    """Exact class -> vendor alias -> default -> unknown."""
+    if compat_key in table:
+        return table[compat_key]
+    vendor = VENDOR_OF.get(compat_key)
+    if vendor and vendor in table:
+        return table[vendor]
+    return table.get("default", "unknown")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Parallelism(_Strict):
+    tensor_parallel: bool = Field(description="supports tensor parallelism")
+    tp_divides_heads: bool = Field(description="TP must divide the attention heads")
+    kv_heads: Literal["replicate", "divide"] = Field(
+        description="replicate: KV heads divide TP or are replicated when fewer; divide: KV heads must divide TP"
+    )
+    tp_power_of_two: bool = Field(description="TP must be a power of two")
+    pipeline_parallel: bool = Field(description="supports pipeline parallelism (layer split)")
+    multi_server: bool = Field(description="one replica may span servers")
+    source: list[str] = Field(min_length=1)
+
+
+class MemoryRule(_Strict):
+    rule: Literal["fraction_of_total", "fraction_of_free_after_weights", "all_available"] = Field(
+        description="how the engine sizes its KV pool"
+    )
+    fraction: float = Field(gt=0, le=1, description="the default fraction")
+    source: list[str] = Field(min_length=1)
+    unverified: bool = Field(False, description="value recalled, not read from a stored source")
+
+
+class Engine(_Strict):
+    id: str
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    hardware: dict[str, Status] = Field(description="runs on hardware class")
+    precision: dict[Precision, dict[str, Status]] = Field(description="weight precision x hardware class")
+    kv_precision: dict[Precision, dict[str, Status]] = Field(description="KV-cache precision x hardware class")
+    features: dict[str, dict[str, Status]] = Field(description="feature x hardware class")
+    parallelism: Parallelism
+    memory: MemoryRule
+    max_parallel_requests: int | None = Field(
+        None, description="requests served at once by default (Ollama: 1); None = continuous batching"
+    )
+    source: list[str] = Field(min_length=1)
+    notes: str | None = None
+
+    def runs_on(self, compat_key: str) -> Status:
+        return lookup(self.hardware, compat_key)
+
+    def precision_status(self, p: Precision, compat_key: str) -> Status:
+        table = self.precision.get(p)
+        return lookup(table, compat_key) if table is not None else "unknown"
+
+    def kv_status(self, p: Precision, compat_key: str) -> Status:
+        table = self.kv_precision.get(p)
+        return lookup(table, compat_key) if table is not None else "unknown"
+
+    def feature_status(self, feature: str, compat_key: str) -> Status:
+        table = self.features.get(feature)
+        return lookup(table, compat_key) if table is not None else "unknown"

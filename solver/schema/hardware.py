@@ -1,0 +1,118 @@
+"""Accelerators and the servers that carry them (the unit one rents or buys)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: hardware classes used by the engine compatibility tables (reference/engines.yaml `hardware_keys`)
+COMPAT_KEYS = (
+    "nvidia_volta",
+    "nvidia_turing",
+    "nvidia_ampere",
+    "nvidia_ada",
+    "nvidia_hopper",
+    "nvidia_blackwell_dc",
+    "nvidia_blackwell_rtx",
+    "amd_mi200",
+    "amd_mi300",
+    "amd_mi350",
+    "intel_gaudi",
+)
+CompatKey = Literal[
+    "nvidia_volta",
+    "nvidia_turing",
+    "nvidia_ampere",
+    "nvidia_ada",
+    "nvidia_hopper",
+    "nvidia_blackwell_dc",
+    "nvidia_blackwell_rtx",
+    "amd_mi200",
+    "amd_mi300",
+    "amd_mi350",
+    "intel_gaudi",
+]
+Vendor = Literal["nvidia", "amd", "intel"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ScaleUpLink(_Strict):
+    type: str = Field(description="GPU-to-GPU link of the device: none, NVLink, NVLink bridge, Infinity Fabric, RoCE")
+    bandwidth_gbs_bidir: float | None = Field(description="per-GPU aggregate link bandwidth, GB/s, both directions summed")
+    max_gpus: int | None = Field(None, description="largest group the link joins without a switch (bridges), if limited")
+
+
+class Gpu(_Strict):
+    id: str = Field(description="catalog id, e.g. h100-sxm-80gb")
+    name: str = Field(description="marketing name")
+    aliases: list[str] = Field(default_factory=list, description="other names accepted on the command line")
+    vendor: Vendor = Field(description="nvidia, amd or intel")
+    architecture: str = Field(description="micro-architecture, e.g. Hopper, CDNA 3")
+    compat_key: CompatKey = Field(description="hardware class used by the engine compatibility tables")
+    compute_capability: str | None = Field(description="CUDA compute capability or AMD gfx id; None for Gaudi")
+    memory_gb_labelled: float = Field(description="vendor-labelled memory, GB as printed on the datasheet")
+    memory_gib_usable: float = Field(description="device memory the runtime can address, GiB (before runtime reserves)")
+    memory_bandwidth_tbs: float = Field(description="peak DRAM/HBM bandwidth, TB/s (decimal)")
+    dense_tflops: dict[str, float | None] = Field(
+        description="peak dense tensor throughput per format, TFLOPS (TOPS for int8/int4); None = not supported"
+    )
+    native_precisions: list[str] = Field(description="formats the tensor/matrix units run natively")
+    form_factor: str = Field(description="SXM, OAM, PCIe ...")
+    tdp_w: float = Field(description="maximum board/module power, W")
+    scale_up_link: ScaleUpLink = Field(description="the device's own GPU-to-GPU link")
+    pcie_gen: int | None = Field(description="host PCIe generation")
+    release_year: int = Field(description="first general availability")
+    source: list[str] = Field(min_length=1, description="where the numbers come from")
+    unverified: list[str] = Field(default_factory=list, description="fields whose values could not be confirmed")
+    notes: str | None = Field(None, description="free text")
+
+
+InterconnectKind = Literal["none", "pcie", "nvlink_bridge", "nvswitch", "nvlink_mesh", "infinity_fabric", "roce_mesh"]
+
+
+class Interconnect(_Strict):
+    kind: InterconnectKind = Field(description="intra-server GPU fabric")
+    per_gpu_gbs: float = Field(description="per-GPU bandwidth available to collectives, GB/s per direction")
+    fast_domain_gpus: int = Field(description="GPUs joined by the fast fabric (NVLink/NVSwitch/IF); PCIe = all")
+    latency_us: float = Field(description="one-way small-message latency of the fabric, microseconds (model parameter)")
+
+
+class Network(_Strict):
+    kind: Literal["infiniband", "ethernet", "roce"] = Field(description="inter-server network")
+    gbps_per_gpu: float = Field(description="scale-out bandwidth per GPU, Gb/s (decimal)")
+    latency_us: float = Field(description="one-way latency between servers, microseconds (model parameter)")
+
+
+class Price(_Strict):
+    amount_per_hour: float = Field(gt=0, description="price per server-hour in `currency`")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")
+    observed: str = Field(description="when the source recorded the price")
+    source: str = Field(description="where the price comes from")
+
+
+class Purchase(_Strict):
+    amount: float = Field(gt=0, description="purchase price of one server in `currency`")
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    observed: str
+    source: str
+
+
+class Server(_Strict):
+    id: str = Field(description="catalog id (SKU)")
+    name: str = Field(description="human name")
+    provider: str = Field(description="cloud provider, or 'purchase' for a platform one buys")
+    gpu: str = Field(description="id of the GPU it carries")
+    gpu_count: Literal[1, 2, 4, 8, 16] = Field(description="GPUs per server")
+    interconnect: Interconnect
+    network: Network | None = Field(description="inter-server network; None = not documented (no multi-server)")
+    price: Price | None = Field(None, description="rental price; None = unknown (never invented)")
+    purchase: Purchase | None = Field(None, description="purchase price, when a source gives one")
+    power_kw: float | None = Field(None, description="server power draw, kW (for buy-instead-of-rent)")
+    stock: int | None = Field(None, ge=0, description="servers available (what-if stock limit); None = unlimited")
+    source: list[str] = Field(min_length=1)
+    unverified: list[str] = Field(default_factory=list)
+    notes: str | None = None

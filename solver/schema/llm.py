@@ -1,0 +1,71 @@
+"""LLM architectures: the numbers that set memory (weights, KV cache) and work per token."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Moe(_Strict):
+    experts: int = Field(gt=0, description="routed experts per MoE layer")
+    experts_per_token: int = Field(gt=0, description="routed experts each token uses")
+    shared_experts: int = Field(0, ge=0, description="always-active shared experts")
+    moe_layers: int = Field(gt=0, description="layers that are MoE")
+    expert_intermediate_size: int = Field(gt=0, description="FFN width of one expert")
+
+
+class Mla(_Strict):
+    kv_lora_rank: int = Field(gt=0, description="latent KV rank cached per token per layer")
+    qk_rope_head_dim: int = Field(gt=0, description="decoupled RoPE key dims cached per token per layer")
+    qk_nope_head_dim: int = Field(gt=0)
+    v_head_dim: int = Field(gt=0)
+
+
+class SlidingWindow(_Strict):
+    local_layers: int = Field(gt=0, description="layers with local (sliding/chunked) attention")
+    window_tokens: int = Field(gt=0, description="tokens a local layer attends to (and caches)")
+
+
+class LlmModel(_Strict):
+    id: str
+    name: str
+    hf_repo: str | None = Field(None, description="Hugging Face repo, accepted as an alias")
+    aliases: list[str] = Field(default_factory=list)
+    family: str = Field(description="dense, moe, mla, llama4, gptoss, ...")
+    params_total: int = Field(gt=0, description="all weights counted once (all experts), excluding MTP/vision")
+    params_nominal_b: float = Field(gt=0, description="parameter count in the model's name, billions (the guide's rule uses it)")
+    params_active: int = Field(gt=0, description="weights used per token (incl. input embedding)")
+    embedding_params: int = Field(ge=0, description="input embedding table")
+    tie_word_embeddings: bool
+    layers: int = Field(gt=0)
+    hidden_size: int = Field(gt=0)
+    intermediate_size: int = Field(gt=0)
+    attention_heads: int = Field(gt=0)
+    kv_heads: int = Field(gt=0)
+    head_dim: int = Field(gt=0, description="per-head dim of K and V (MLA: qk_nope + qk_rope)")
+    vocab_size: int = Field(gt=0)
+    native_context: int = Field(gt=0, description="tokens")
+    attention_type: Literal["MHA", "GQA", "MQA", "MLA"]
+    mla: Mla | None = None
+    sliding_window: SlidingWindow | None = None
+    moe: Moe | None = None
+    kv_bytes_per_token_bf16: int = Field(
+        gt=0, description="reference figure: 16-bit KV bytes per token over full-attention layers"
+    )
+    supports_pp: bool = Field(True, description="pipeline parallelism implemented for this architecture")
+    source: list[str] = Field(min_length=1)
+    unverified: list[str] = Field(default_factory=list)
+    notes: str | None = None
+
+    @property
+    def global_layers(self) -> int:
+        return self.layers - (self.sliding_window.local_layers if self.sliding_window else 0)
+
+    @property
+    def lm_head_params(self) -> int:
+        return 0 if self.tie_word_embeddings else self.embedding_params

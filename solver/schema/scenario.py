@@ -1,0 +1,93 @@
+"""A customer's requirement, asked the way the guide asks it (model, context, precision, users, ...)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from solver.schema.precision import Precision, parse_precision
+
+Objective = Literal["cost", "throughput", "latency"]
+OBJECTIVES = ("cost", "throughput", "latency")
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str | None = Field(None, description="scenario id (batch runs)")
+    model: str | None = Field(None, description="catalog id or Hugging Face repo name")
+    params_b: float | None = Field(
+        None, gt=0, le=100_000, description="parameter count in billions, when the model is not in the catalog"
+    )
+    context_tokens: int = Field(8192, gt=0, le=10_485_760, description="longest sequence a user may send (max_model_len)")
+    input_tokens: int | None = Field(
+        None, gt=0, description="typical prompt length; default = context_tokens - output_tokens (every user uses the full window)"
+    )
+    output_tokens: int = Field(512, gt=0, description="typical generated tokens per request")
+    precision: Precision = Field(Precision.bf16, description="weight precision")
+    kv_precision: Precision | None = Field(None, description="KV-cache precision; default: 16-bit like the weights")
+    users: int = Field(1, ge=1, le=10_000_000, description="concurrent users (requests in flight)")
+    engine: str = Field("any", description="inference server id, or 'any'")
+    features: list[str] = Field(default_factory=list, description="engine features the deployment needs")
+    min_tokens_per_s_per_user: float | None = Field(None, gt=0, description="streaming speed each user must get")
+    min_total_tokens_per_s: float | None = Field(None, gt=0, description="aggregate output tokens/s")
+    max_ttft_ms: float | None = Field(None, gt=0, description="time to first token limit, ms")
+    max_tpot_ms: float | None = Field(None, gt=0, description="time per output token limit, ms")
+    budget_per_hour: float | None = Field(None, gt=0, description="cost cap per hour, in `currency`")
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$", description="prices considered; servers priced in another currency are skipped for cost")
+    allowed_vendors: list[str] | None = Field(None, description="nvidia / amd / intel")
+    allowed_providers: list[str] | None = None
+    allowed_gpus: list[str] | None = Field(None, description="GPU ids or aliases")
+    allowed_servers: list[str] | None = Field(None, description="server ids")
+    load: Literal["steady", "bursty"] = Field("steady", description="steady, or bursty with a peak factor")
+    peak_factor: float = Field(1.0, ge=1.0, le=100.0, description="peak users / average users (bursty load)")
+    objectives: list[Objective] = Field(default_factory=lambda: ["cost", "throughput"], min_length=1, max_length=3)
+    cost_unit: Literal["per_hour", "per_month", "per_million_tokens"] = "per_hour"
+    latency_metric: Literal["tpot", "ttft"] = "tpot"
+    allow_fallback_precision: bool = Field(False, description="accept GPUs that run the precision only via a slower fallback")
+    allow_multi_server: bool = Field(False, description="let one replica span several servers (option E)")
+    max_servers: int = Field(64, ge=1, le=100_000, description="servers the deployment may use")
+    memory_rule: Literal["exact", "guide"] = Field("exact", description="architecture-aware memory or the guide's rule")
+
+    @field_validator("precision", "kv_precision", mode="before")
+    @classmethod
+    def _precision(cls, v: object) -> object:
+        return parse_precision(str(v)) if v is not None and not isinstance(v, Precision) else v
+
+    @field_validator("objectives", mode="before")
+    @classmethod
+    def _objectives(cls, v: object) -> object:
+        if isinstance(v, str):
+            v = [x.strip() for x in v.split(",") if x.strip()]
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        if self.model is None and self.params_b is None:
+            raise ValueError("give the model (catalog id or Hugging Face name) or its parameter count (params_b)")
+        if len(set(self.objectives)) != len(self.objectives):
+            raise ValueError(f"objectives repeat: {self.objectives}")
+        if self.input_tokens is not None and self.input_tokens + self.output_tokens > self.context_tokens:
+            raise ValueError(
+                f"input_tokens + output_tokens ({self.input_tokens} + {self.output_tokens}) exceed context_tokens ({self.context_tokens})"
+            )
+        if self.input_tokens is None and self.output_tokens >= self.context_tokens:
+            raise ValueError(f"output_tokens ({self.output_tokens}) must be below context_tokens ({self.context_tokens})")
+        return self
+
+    @property
+    def prompt_tokens(self) -> int:
+        return self.input_tokens if self.input_tokens is not None else self.context_tokens - self.output_tokens
+
+    @property
+    def kv(self) -> Precision:
+        if self.kv_precision is not None:
+            return self.kv_precision
+        return Precision.fp16 if self.precision == Precision.fp16 else Precision.bf16
+
+    @property
+    def peak_users(self) -> int:
+        import math
+
+        return math.ceil(self.users * (self.peak_factor if self.load == "bursty" else 1.0) - 1e-9)

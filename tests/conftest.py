@@ -1,0 +1,25 @@
+"""Shared fixtures: the built-in catalog (loaded once) and the reference folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from solver.catalog import Catalog, load_catalog
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "reference"
+CALIBRATION = ROOT.parent / "shared" / "calibration"
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    if not REFERENCE.exists():
+        pytest.skip(f"reference data not found at {REFERENCE}")
+    return REFERENCE

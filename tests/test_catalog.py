@@ -1,0 +1,221 @@
+"""The built-in catalog: complete, sourced, consistent with the reference, and overlays that merge."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from solver.catalog import load_catalog
+from solver.errors import CatalogError, UnknownIdError
+
+
+def test_sizes(catalog):
+    assert len(catalog.gpus) == 38
+    assert len(catalog.engines) == 7
+    assert len(catalog.models) == 45
+    assert {"vllm", "sglang", "tensorrt-llm", "tgi", "ollama", "llama.cpp", "lmdeploy"} == set(catalog.engines)
+
+
+def test_every_entry_has_a_source(catalog):
+    for items in (catalog.gpus, catalog.servers, catalog.engines, catalog.models, catalog.calibration):
+        for item in items.values():
+            assert item.source and all(s.strip() for s in item.source), item.id
+
+
+def test_every_reference_resolves(catalog):
+    for s in catalog.servers.values():
+        assert s.gpu in catalog.gpus, s.id
+    for c in catalog.calibration.values():
+        assert c.engine == "*" or c.engine in catalog.engines
+
+
+def test_every_ovh_flavour_is_a_server_with_its_eur_price(catalog, reference):
+    ovh = yaml.safe_load((reference / "seed_and_ovhcloud.yaml").read_text())["ovh_public_cloud_gpu_eur"]
+    for flavour, f in ovh.items():
+        if not isinstance(f, dict) or "eur_per_hour" not in f:
+            continue
+        s = catalog.servers[f"ovh-{flavour}"]
+        assert s.price is not None and s.price.currency == "EUR"
+        assert s.price.amount_per_hour == pytest.approx(f["eur_per_hour"])
+        assert s.gpu_count == f["gpus"]
+
+
+def test_servers_without_price_say_so(catalog):
+    unpriced = [s for s in catalog.servers.values() if s.price is None]
+    assert unpriced, "purchasable platforms have no sourced price"
+    assert all(s.provider in ("purchase", "ovhcloud") for s in unpriced)
+
+
+def test_spot_checks():
+    cat = load_catalog()
+    h100 = cat.gpu("h100-sxm")
+    assert (h100.memory_gb_labelled, h100.memory_bandwidth_tbs) == (80, 3.35)
+    assert h100.dense_tflops["bf16"] == pytest.approx(989.5)
+    llama = cat.model("meta-llama/Llama-3.3-70B-Instruct")
+    assert (llama.layers, llama.kv_heads, llama.head_dim) == (80, 8, 128)
+
+
+def test_gpus_equal_reference(catalog, reference):
+    ref = yaml.safe_load((reference / "hardware.yaml").read_text())["gpus"]
+    assert {g["id"] for g in ref} == set(catalog.gpus)
+    for g in ref:
+        c = catalog.gpus[g["id"]]
+        assert c.memory_gb_labelled == g["memory_gb"]
+        assert c.memory_bandwidth_tbs == g["memory_bw_tbs"]
+        for k in ("fp16", "bf16", "fp8", "fp4"):
+            assert c.dense_tflops.get(k) == g["tflops_dense"].get(k), (g["id"], k)
+
+
+def test_unverified_flags_carried(catalog, reference):
+    text = (reference / "hardware.yaml").read_text()
+    # the A10G's tensor rates and TDP carry '# unverified' in the reference
+    assert "# unverified - NVIDIA/AWS publish no A10G datasheet" in text
+    assert {"dense_tflops", "tdp_w"} <= set(catalog.gpus["a10g-24gb"].unverified)
+    assert catalog.gpus["h100-sxm-80gb"].unverified == []
+
+
+def test_models_equal_reference(catalog, reference):
+    ref = yaml.safe_load((reference / "models.yaml").read_text())["models"]
+    for m in ref:
+        c = catalog.models[m["id"]]
+        assert (c.layers, c.hidden_size, c.attention_heads, c.kv_heads) == (
+            m["num_hidden_layers"], m["hidden_size"], m["num_attention_heads"], m["num_key_value_heads"])
+        assert c.params_total == m["computed_total_params"]
+
+
+def test_unknown_id_offers_closest(catalog):
+    with pytest.raises(UnknownIdError) as e:
+        catalog.gpu("h100-sxn")
+    assert "h100-sxm" in str(e.value)
+    with pytest.raises(UnknownIdError) as e:
+        catalog.model("llama-3.3-7b")
+    assert "llama-3.3-70b" in str(e.value)
+
+
+# ------------------------------------------------------------------------------------------ overlays
+def write(tmp_path: Path, name: str, data: dict | str) -> Path:
+    p = tmp_path / name
+    p.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
+    return p
+
+
+def test_overlay_changes_one_price(tmp_path):
+    p = write(tmp_path, "price.yaml", {"servers": [{"id": "ovh-h100-380", "price": {"amount_per_hour": 2.24}}]})
+    cat = load_catalog([p])
+    s = cat.servers["ovh-h100-380"]
+    assert s.price.amount_per_hour == 2.24
+    assert s.price.currency == "EUR"  # untouched fields survive the merge
+    assert s.gpu == "h100-sxm-80gb"
+
+
+def test_overlay_adds_and_removes(tmp_path):
+    new = {"id": "my-h100-x2", "name": "Own 2x H100", "provider": "onprem", "gpu": "h100-sxm-80gb", "gpu_count": 2,
+           "interconnect": {"kind": "nvlink_bridge", "per_gpu_gbs": 300, "fast_domain_gpus": 2, "latency_us": 4},
+           "network": None, "price": {"amount_per_hour": 3.0, "currency": "EUR", "observed": "2026", "source": "quote"},
+           "source": ["internal quote"]}
+    folder = tmp_path / "overlays"
+    folder.mkdir()
+    write(folder, "a.yaml", {"servers": [new]})
+    write(folder, "b.yaml", {"servers": [{"id": "ovh-l4-90", "remove": True}]})
+    cat = load_catalog([folder])
+    assert "my-h100-x2" in cat.servers
+    assert "ovh-l4-90" not in cat.servers
+
+
+def test_bad_field_names_file_entry_field_line_and_suggestion(tmp_path):
+    text = "servers:\n- id: ovh-h100-380\n  price:\n    amount_per_hour: cheap\n"
+    p = write(tmp_path, "bad.yaml", text)
+    with pytest.raises(CatalogError) as e:
+        load_catalog([p])
+    msg = str(e.value)
+    assert f"{p}:4:" in msg and "servers[id=ovh-h100-380].price.amount_per_hour" in msg
+
+
+def test_unknown_field_suggests_nearest(tmp_path):
+    p = write(tmp_path, "bad.yaml", {"gpus": [{"id": "l4-24gb", "memory_bandwith_tbs": 0.3}]})
+    with pytest.raises(CatalogError) as e:
+        load_catalog([p])
+    assert "memory_bandwith_tbs: unknown field" in str(e.value)
+    assert "memory_bandwidth_tbs" in str(e.value)
+
+
+def test_literal_value_suggests_nearest(tmp_path):
+    p = write(tmp_path, "bad.yaml", {"gpus": [{"id": "l4-24gb", "compat_key": "nvidia_hoper"}]})
+    with pytest.raises(CatalogError) as e:
+        load_catalog([p])
+    assert "nvidia_hopper" in str(e.value)
+
+
+def test_dangling_gpu_reference(tmp_path):
+    p = write(tmp_path, "bad.yaml", {"servers": [{"id": "ovh-l4-90", "gpu": "l4-24gbb"}]})
+    with pytest.raises(CatalogError) as e:
+        load_catalog([p])
+    assert "no GPU 'l4-24gbb'" in str(e.value) and "l4-24gb" in str(e.value)
+
+
+def test_invalid_yaml_names_line(tmp_path):
+    p = write(tmp_path, "bad.yaml", "servers:\n  - id: x\n   bad: [\n")
+    with pytest.raises(CatalogError) as e:
+        load_catalog([p])
+    assert re.search(rf"{re.escape(str(p))}:\d+: not valid YAML", str(e.value))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_price_overlays_merge_property(tmp_path_factory, data):
+    cat = load_catalog()
+    priced = sorted(s for s, v in cat.servers.items() if v.price is not None)
+    chosen = data.draw(st.lists(st.sampled_from(priced), min_size=1, max_size=5, unique=True))
+    factors = data.draw(st.lists(st.floats(0.1, 3.0), min_size=len(chosen), max_size=len(chosen)))
+    overlay = {"servers": [{"id": s, "price": {"amount_per_hour": round(cat.servers[s].price.amount_per_hour * f, 4)}}
+                           for s, f in zip(chosen, factors, strict=True)]}
+    p = write(tmp_path_factory.mktemp("ov"), "o.yaml", overlay)
+    merged = load_catalog([p])
+    for entry in overlay["servers"]:
+        assert merged.servers[entry["id"]].price.amount_per_hour == entry["price"]["amount_per_hour"]
+        assert merged.servers[entry["id"]].price.currency == cat.servers[entry["id"]].price.currency
+    untouched = set(priced) - set(chosen)
+    for s in untouched:
+        assert merged.servers[s] == cat.servers[s]
+
+
+# ------------------------------------------------------------------------------------------------ CLI
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "solver.cli.main", *args], capture_output=True, text=True)
+
+
+def test_cli_list_gpus_json_lists_all():
+    import json
+
+    r = run("catalog", "list", "gpus", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)) == 38
+
+
+def test_cli_validate_ok_and_broken(tmp_path):
+    assert run("catalog", "validate").returncode == 0
+    p = write(tmp_path, "bad.yaml", {"servers": [{"id": "ovh-l4-90", "gpu_count": 3}]})
+    r = run("catalog", "validate", str(p))
+    assert r.returncode == 2
+    assert "servers[id=ovh-l4-90].gpu_count" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_unknown_id_exit_2():
+    r = run("catalog", "show", "h100-sxn")
+    assert r.returncode == 2 and "Did you mean" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["catalog", "list", "gpus", "--format", "csv"], ["catalog", "validate"]])
+def test_catalog_commands_do_not_import_ortools(args):
+    code = ("import sys\nfrom solver.cli.main import main\n"
+            f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+            "assert 'ortools' not in sys.modules, 'ortools imported'\nprint('clean')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and "clean" in r.stdout, r.stderr
