@@ -1,9 +1,169 @@
-"""Planning commands: memory, estimate, solve, sizing-table, calibrate (registered on the main group)."""
+"""Planning commands: memory, estimate, calibrate, solve, sizing-table (registered on the main group)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+
+from solver.cli.options import catalog_option
+from solver.cli.render import emit, print_table, to_json
+from solver.errors import GpuplanError
+from solver.schema.precision import Precision, parse_precision
+
+
+def _precision(ctx, param, value):  # click callback
+    if value is None:
+        return None
+    try:
+        return parse_precision(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+precision_opt = click.option("--precision", callback=_precision, default="bf16", show_default=True,
+                             help="Weight precision: fp32, fp16, bf16, fp8, int8, int4, fp4.")
+kv_opt = click.option("--kv-precision", callback=_precision, default=None,
+                      help="KV-cache precision (default: 16-bit, like fp16/bf16 weights).")
+
+
+def _kv(precision: Precision, kv: Precision | None) -> Precision:
+    return kv or (Precision.fp16 if precision == Precision.fp16 else Precision.bf16)
+
+
+@click.command("memory")
+@click.option("--model", required=True, help="Catalog id, Hugging Face name, or a parameter count such as 70b.")
+@click.option("--context", type=click.IntRange(1), required=True, help="Context length in tokens (e.g. 128000).")
+@precision_opt
+@kv_opt
+@click.option("--rule", type=click.Choice(["exact", "guide"]), default="exact", show_default=True,
+              help="exact: architecture-aware; guide: params x factor + tokens x 0.5 MB.")
+@click.option("--engine", default="vllm", show_default=True, help="Engine whose memory rule applies (exact rule).")
+@click.option("--users", type=click.IntRange(1), default=1, show_default=True, help="Sequences of full context held at once.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@catalog_option
+def memory_cmd(model, context, precision, kv_precision, rule, engine, users, as_json, catalog_paths):
+    """Memory a model needs and the minimum number of each catalog GPU to hold it."""
+    from solver.catalog import load_catalog
+    from solver.memory import GIB, kv_bytes_per_sequence, weight_bytes
+    from solver.resolve import resolve_model
+    from solver.sizing import guide_need_gb, min_gpus_exact, min_gpus_guide
+
+    cat = load_catalog(catalog_paths)
+    llm, known = resolve_model(cat, model)
+    kv = _kv(precision, kv_precision)
+    if not known and rule == "exact":
+        rule = "guide"
+        click.echo(f"note: {llm.name}: the architecture is unknown, so the guide's rule applies", err=True)
+    gpus = list(cat.gpus.values())
+    if rule == "guide":
+        w, c, total = guide_need_gb(llm.params_nominal_b, precision, context)
+        summary = {"rule": "guide", "model": llm.id, "params_b": llm.params_nominal_b, "precision": precision.value,
+                   "context_tokens": context, "weights_gb": round(w, 2), "context_gb": round(c * users, 2),
+                   "total_gb": round(w + c * users, 2),
+                   "formula": "params(B) x precision factor + context tokens x 0.5 MB / 1024 (per user)"}
+        needs = [min_gpus_guide(w + c * users, g) for g in gpus]
+    else:
+        eng = cat.engine(engine)
+        wgib = weight_bytes(llm, precision) / GIB
+        kvgib = kv_bytes_per_sequence(llm, kv, context) * users / GIB
+        summary = {"rule": "exact", "model": llm.id, "precision": precision.value, "kv_precision": kv.value,
+                   "context_tokens": context, "users": users, "engine": eng.id, "weights_gib": round(wgib, 2),
+                   "kv_cache_gib": round(kvgib, 2), "total_before_overheads_gib": round(wgib + kvgib, 2)}
+        needs = [min_gpus_exact(llm, g, eng, precision, kv, context, users) for g in gpus]
+    rows = [{"gpu": n.gpu, "memory_gb": n.memory_gb, "min_gpus": n.min_gpus, "layout": n.layout, "fits_server": n.fits_server}
+            for n in needs]
+    if as_json:
+        click.echo(to_json({**summary, "gpus": rows}))
+        return
+    for k, v in summary.items():
+        click.echo(f"{k:>28}: {v}")
+    print_table(rows, title="minimum GPUs to hold it")
+
+
+@click.command("estimate")
+@click.option("--model", required=True, help="Catalog id or Hugging Face name (or a parameter count).")
+@click.option("--gpu", required=True, help="GPU id or alias, e.g. h100-sxm.")
+@click.option("--tp", type=click.IntRange(1, 128), default=1, show_default=True, help="Tensor-parallel degree.")
+@click.option("--pp", type=click.IntRange(1, 64), default=1, show_default=True, help="Pipeline-parallel degree.")
+@precision_opt
+@kv_opt
+@click.option("--engine", default="vllm", show_default=True, help="Inference server id.")
+@click.option("--server", default=None, help="Server id whose interconnect to assume (default: best catalog server with that GPU).")
+@click.option("--input-len", type=click.IntRange(1), default=1024, show_default=True, help="Prompt tokens per request.")
+@click.option("--output-len", type=click.IntRange(1), default=256, show_default=True, help="Generated tokens per request.")
+@click.option("--concurrency", type=click.IntRange(1), default=1, show_default=True, help="Requests in flight.")
+@click.option("--context", type=click.IntRange(1), default=None, help="Longest sequence to hold (default input+output).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the documented contract).")
+@catalog_option
+def estimate_cmd(model, gpu, tp, pp, precision, kv_precision, engine, server, input_len, output_len, concurrency,
+                 context, as_json, catalog_paths):
+    """Memory and speed of one fixed configuration, with an error band. Not fitting is an answer (exit 0)."""
+    from solver.catalog import load_catalog
+    from solver.estimate import estimate
+    from solver.resolve import resolve_model
+
+    cat = load_catalog(catalog_paths)
+    llm, _ = resolve_model(cat, model)
+    srv = cat.server(server) if server else None
+    g = cat.gpu(gpu)
+    if srv is not None and srv.gpu != g.id:
+        raise GpuplanError(f"server {srv.id} carries {srv.gpu}, not {g.id}")
+    est = estimate(cat, llm, g, cat.engine(engine), precision, _kv(precision, kv_precision), tp, pp,
+                   input_len, output_len, concurrency, context, srv)
+    d = est.as_dict()
+    if as_json:
+        click.echo(to_json(d))
+        return
+    click.echo(f"{d['model']} on {d['gpus']}x {d['gpu']} ({d['server']}, {d['interconnect']}), {d['engine']}, "
+               f"{d['precision']} ({d['precision_path']}) weights, {d['kv_precision']} KV, TP{tp} PP{pp}")
+    click.echo(f"fits: {d['fits']}" + (f" - {d['reason']}" if d["reason"] else "") + f"; max concurrency {d['max_concurrency']}")
+    if d["memory_gib"]:
+        print_table([{k: v for k, v in d["memory_gib"].items()}], title="memory per GPU (GiB)")
+    if d["tpot_ms"] is not None:
+        r = d["range"]
+        print_table([
+            {"metric": "TTFT ms", "value": d["ttft_ms"], "range": r["ttft_ms"]},
+            {"metric": "TPOT ms", "value": d["tpot_ms"], "range": r["tpot_ms"]},
+            {"metric": "output tokens/s", "value": d["output_tokens_per_s"], "range": r["output_tokens_per_s"]},
+            {"metric": "tokens/s per GPU", "value": d["output_tokens_per_s_per_gpu"], "range": ""},
+            {"metric": "tokens/s per user", "value": d["output_tokens_per_s_per_user"], "range": ""},
+        ], title=f"speed at {concurrency} concurrent - bound: {d['bound']}; band: {d['calibration']['band']}")
+    for n in d["notes"]:
+        click.echo(f"note: {n}")
+
+
+@click.command("calibrate")
+@click.argument("measurements", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Catalog overlay to write (use it with --catalog).")
+@catalog_option
+def calibrate_cmd(measurements, output, catalog_paths):
+    """Fit the performance model's efficiency factors on your own benchmark rows.
+
+    MEASUREMENTS is a CSV with columns model, gpu, engine, precision, tp, concurrency, input_len,
+    output_len, ttft_ms, tpot_ms (optional: kv_precision, pp), or aiconfigurator's silicon_sample.csv.
+    """
+    from solver.calibration import fit_all, overlay_yaml, read_measurements
+    from solver.catalog import load_catalog
+
+    cat = load_catalog(catalog_paths)
+    rows, skipped = read_measurements(measurements, cat)
+    click.echo(f"{len(rows)} usable rows, {len(skipped)} skipped", err=True)
+    for s in skipped[:10]:
+        click.echo(f"  skipped {s}", err=True)
+    if len(skipped) > 10:
+        click.echo(f"  ... and {len(skipped) - 10} more", err=True)
+    factors = fit_all(cat, rows, f"gpuplan calibrate {measurements.name} ({len(rows)} rows)")
+    header = (f"# Written by `gpuplan calibrate {measurements}`: fitted factors of the performance model.\n"
+              "# Use with --catalog; entries override the built-in calibration by id.\n")
+    output.write_text(overlay_yaml(factors, header))
+    emit([{"id": f.id, "points": f.measured_points, "bw_eff": f.bandwidth_efficiency, "prefill_eff": f.compute_efficiency_prefill,
+           "step_ms": f.step_overhead_ms, "tpot_band": list(f.tpot_log_band), "ttft_band": list(f.ttft_log_band)} for f in factors],
+         "table", title=f"wrote {output}")
 
 
 def register(group: click.Group) -> None:
     """Attach the planning commands to `group`."""
+    for cmd in (memory_cmd, estimate_cmd, calibrate_cmd):
+        group.add_command(cmd)

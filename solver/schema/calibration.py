@@ -14,6 +14,8 @@ class PerfFactors(BaseModel):
     bandwidth_efficiency: float = Field(gt=0, le=1.5, description="share of peak memory bandwidth a decode step achieves")
     compute_efficiency_prefill: float = Field(gt=0, le=1.5, description="share of peak dense TFLOPS a prefill achieves")
     compute_efficiency_decode: float = Field(gt=0, le=1.5, description="share of peak dense TFLOPS a decode step achieves")
+    moe_efficiency: float = Field(1.0, gt=0, le=2.0, description="bandwidth efficiency of MoE expert weights relative to dense ones")
+    burst_factor: float = Field(0.0, ge=0, le=1.0, description="share of the other users' prefills a new request waits behind (synchronised arrivals)")
     step_overhead_ms: float = Field(ge=0, description="fixed time per decode step (scheduling, launches, sampling), ms")
     prefill_overhead_ms: float = Field(ge=0, description="fixed time per prefill, ms")
     tpot_log_band: tuple[float, float] = Field(description="10th/90th percentile of ln(measured/predicted) TPOT")

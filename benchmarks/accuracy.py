@@ -1,0 +1,124 @@
+"""Accuracy of the performance model on the calibration data, leave-one-model-out.
+
+For every engine, each model in turn is held out: the factors are fitted on the engine's other
+models and the held-out model's rows are predicted.  Prints and saves (JSON) per engine and per GPU:
+MAPE of TPOT and TTFT, the share of measurements inside the reported range (band from the training
+residuals), and the Spearman rank agreement of predicted vs measured throughput across the
+configurations of one workload (model, input and output length).
+
+Usage: python benchmarks/accuracy.py [--data ../shared/calibration/aiconfigurator_silicon_hopper.csv]
+                                     [--out benchmarks/results/accuracy.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from solver.calibration import fit, predict_measurement, read_measurements
+from solver.catalog import load_catalog
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def spearman(xs: list[float], ys: list[float]) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(xs, ys).statistic)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "calibration" / "aiconfigurator_silicon_hopper.csv"))
+    ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "accuracy.json"))
+    args = ap.parse_args()
+    t0 = time.time()
+    cat = load_catalog()
+    rows, skipped = read_measurements(args.data, cat)
+    results = []  # one dict per predicted measurement
+    excluded = 0
+    for engine in sorted({r.engine for r in rows}):
+        eng_rows = [r for r in rows if r.engine == engine]
+        for held in sorted({r.model for r in eng_rows}):
+            train = [r for r in eng_rows if r.model != held]
+            test = [r for r in eng_rows if r.model == held]
+            if not train:
+                continue
+            cls = cat.gpus[test[0].gpu].compat_key
+            f = fit(cat, train, engine, cls, "leave-one-model-out")
+            for m in test:
+                pred = predict_measurement(cat, m, f)
+                if pred is None:
+                    excluded += 1
+                    continue
+                ttft, tpot = pred
+                lo_t, hi_t = f.ttft_log_band
+                lo_p, hi_p = f.tpot_log_band
+                results.append({
+                    "engine": engine, "gpu": m.gpu, "model": m.model, "held_out": held,
+                    "workload": f"{m.model}|{m.input_len}|{m.output_len}",
+                    "tpot_meas": m.tpot_ms, "tpot_pred": tpot, "ttft_meas": m.ttft_ms, "ttft_pred": ttft,
+                    "tput_meas": m.concurrency * m.output_len / (m.ttft_ms + (m.output_len - 1) * m.tpot_ms),
+                    "tput_pred": m.concurrency * m.output_len / (ttft + (m.output_len - 1) * tpot),
+                    "tpot_in": tpot * math.exp(lo_p) <= m.tpot_ms <= tpot * math.exp(hi_p),
+                    "ttft_in": ttft * math.exp(lo_t) <= m.ttft_ms <= ttft * math.exp(hi_t),
+                })
+
+    def summarise(items: list[dict]) -> dict:
+        ape = lambda k: [abs(r[f"{k}_pred"] - r[f"{k}_meas"]) / r[f"{k}_meas"] for r in items]  # noqa: E731
+        return {
+            "n": len(items),
+            "tpot_mape_pct": round(100 * statistics.mean(ape("tpot")), 1),
+            "ttft_mape_pct": round(100 * statistics.mean(ape("ttft")), 1),
+            "tpot_median_ape_pct": round(100 * statistics.median(ape("tpot")), 1),
+            "ttft_median_ape_pct": round(100 * statistics.median(ape("ttft")), 1),
+            "tpot_in_range_pct": round(100 * sum(r["tpot_in"] for r in items) / len(items), 1),
+            "ttft_in_range_pct": round(100 * sum(r["ttft_in"] for r in items) / len(items), 1),
+        }
+
+    by_engine = defaultdict(list)
+    by_gpu = defaultdict(list)
+    by_workload = defaultdict(list)
+    by_model = defaultdict(list)
+    for r in results:
+        by_engine[r["engine"]].append(r)
+        by_gpu[r["gpu"]].append(r)
+        by_workload[r["workload"]].append(r)
+        by_model[f'{r["engine"]}/{r["model"]}'].append(r)
+    rhos = []
+    for items in by_workload.values():
+        if len(items) >= 5:
+            rho = spearman([x["tput_pred"] for x in items], [x["tput_meas"] for x in items])
+            if not math.isnan(rho):
+                rhos.append(rho)
+    report = {
+        "data": args.data,
+        "method": "leave-one-model-out per engine; band = 5th-95th percentile of training log residuals",
+        "rows_used": len(rows),
+        "rows_skipped_on_read": len(skipped),
+        "rows_excluded_outside_model_domain": excluded,
+        "overall": summarise(results),
+        "per_engine": {k: summarise(v) for k, v in sorted(by_engine.items())},
+        "per_gpu": {k: summarise(v) for k, v in sorted(by_gpu.items())},
+        "per_engine_model": {k: summarise(v) for k, v in sorted(by_model.items())},
+        "throughput_rank_spearman": {
+            "workloads": len(rhos),
+            "mean": round(statistics.mean(rhos), 3) if rhos else None,
+            "median": round(statistics.median(rhos), 3) if rhos else None,
+        },
+        "seconds": round(time.time() - t0, 1),
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({k: report[k] for k in ("rows_used", "rows_excluded_outside_model_domain", "overall",
+                                             "per_engine", "per_gpu", "throughput_rank_spearman", "seconds")}, indent=2))
+    print(f"saved {args.out}")
+
+
+if __name__ == "__main__":
+    main()

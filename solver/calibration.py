@@ -1,0 +1,283 @@
+"""Measurements in, fitted efficiency factors out (`gpuplan calibrate`, tools/fit_calibration.py).
+
+Accepted CSV formats (header decides):
+1. gpuplan's own: model, gpu, engine, precision, kv_precision, tp, pp, concurrency, input_len,
+   output_len, ttft_ms, tpot_ms  (ids or aliases from the catalog; kv_precision and pp optional);
+2. aiconfigurator's `silicon_sample.csv` columns (backend, model_path, system, gemm_quant_mode,
+   batch_size, tp_size, pp_size, isl, osl, silicon_ttft_ms, silicon_tpot_ms, mode, attention_dp_size).
+   Only aggregated serving (`mode=agg`) without attention data-parallelism is used.
+
+The fit minimises squared log errors of TPOT and TTFT (scipy.optimize.least_squares) over the five
+factors of `PerfFactors`; the error band is the 5th-95th percentile of the fitted log residuals.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from solver.catalog import Catalog
+from solver.errors import GpuplanError, UnknownIdError
+from solver.schema.calibration import PerfFactors
+from solver.schema.precision import Precision, parse_precision
+
+OWN_COLUMNS = ("model", "gpu", "engine", "precision", "tp", "concurrency", "input_len", "output_len", "ttft_ms", "tpot_ms")
+AIC_COLUMNS = ("backend", "model_path", "system", "gemm_quant_mode", "batch_size", "tp_size", "isl", "osl",
+               "silicon_ttft_ms", "silicon_tpot_ms")
+AIC_ENGINE = {"trtllm": "tensorrt-llm", "vllm": "vllm", "sglang": "sglang"}
+AIC_GPU = {"h100_sxm": "h100-sxm-80gb", "h200_sxm": "h200-sxm-141gb", "b200_sxm": "b200-sxm-180gb",
+           "a100_sxm": "a100-sxm4-80gb", "gb200_sxm": "gb200-186gb"}
+AIC_PRECISION = {"": Precision.bf16, "bf16": Precision.bf16, "fp16": Precision.fp16, "fp8": Precision.fp8,
+                 "fp8_block": Precision.fp8, "nvfp4": Precision.fp4, "mxfp4": Precision.fp4, "int4_wo": Precision.int4,
+                 "int8_wo": Precision.int8}
+PARAMS = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficiency_prefill", "step_overhead_ms",
+          "prefill_overhead_ms", "moe_efficiency", "burst_factor")
+LOWER = (0.05, 0.02, 0.02, 0.0, 0.0, 0.1, 0.0)
+UPPER = (1.0, 1.0, 1.0, 60.0, 2000.0, 2.0, 1.0)
+SCALE = (1.0, 1.0, 1.0, 10.0, 100.0, 1.0, 0.1)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    model: str
+    gpu: str
+    engine: str
+    precision: Precision
+    kv_precision: Precision
+    tp: int
+    pp: int
+    concurrency: int
+    input_len: int
+    output_len: int
+    ttft_ms: float
+    tpot_ms: float
+    source: str
+
+
+def _model_id(catalog: Catalog, name: str) -> str:
+    """Catalog id for a model path; quantised repos (-FP8, nvidia/...-FP8) map to their base model."""
+    candidates = [name]
+    base = name.split("/", 1)[-1]
+    for suffix in ("-FP8", "-fp8", "-FP4", "-NVFP4"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+    candidates += [base, f"meta-llama/{base}", f"Qwen/{base}"]
+    for c in candidates:
+        try:
+            return catalog.model(c).id
+        except UnknownIdError:
+            continue
+    raise UnknownIdError("model", name, catalog.models)
+
+
+def read_measurements(path: str | Path, catalog: Catalog) -> tuple[list[Measurement], list[str]]:
+    """Rows usable for calibration, and a reason for every row skipped."""
+    rows, skipped = [], []
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        header = set(reader.fieldnames or [])
+        if set(AIC_COLUMNS) <= header:
+            kind = "aiconfigurator"
+        elif set(OWN_COLUMNS) <= header:
+            kind = "gpuplan"
+        else:
+            missing = [c for c in OWN_COLUMNS if c not in header]
+            raise GpuplanError(f"{path}: unrecognised measurement CSV; missing columns {missing} (see `gpuplan calibrate --help`)")
+        for i, r in enumerate(reader, start=2):
+            try:
+                m = _aic_row(r, catalog, f"{path}:{i}") if kind == "aiconfigurator" else _own_row(r, catalog, f"{path}:{i}")
+            except (GpuplanError, ValueError, KeyError) as e:
+                skipped.append(f"{path}:{i}: {e}")
+                continue
+            if m is not None:
+                rows.append(m)
+    return rows, skipped
+
+
+def _aic_row(r: dict, catalog: Catalog, where: str) -> Measurement | None:
+    if r.get("mode", "agg") != "agg":
+        raise ValueError("disaggregated serving row (mode != agg)")
+    if (r.get("attention_dp_size") or "1") not in ("", "1"):
+        raise ValueError("attention data-parallel row (not modelled)")
+    if r["backend"] not in AIC_ENGINE:
+        raise ValueError(f"backend {r['backend']!r} not mapped")
+    if r["system"] not in AIC_GPU:
+        raise ValueError(f"system {r['system']!r} not mapped")
+    tp = int(r["tp_size"])
+    moe_gpus = max(int(r.get("moe_tp_size") or 1), 1) * max(int(r.get("moe_ep_size") or 1), 1)
+    if moe_gpus > tp:
+        raise ValueError(f"MoE layout on {moe_gpus} GPUs around attention TP {tp} (attention replicated; not modelled)")
+    if tp > 8:
+        raise ValueError(f"TP {tp} spans servers of unknown network")
+    return Measurement(
+        model=_model_id(catalog, r["model_path"]),
+        gpu=AIC_GPU[r["system"]],
+        engine=AIC_ENGINE[r["backend"]],
+        precision=AIC_PRECISION[r["gemm_quant_mode"]],
+        # the dataset's `precision` column is the serving precision; fp8 serving keeps an fp8 KV cache
+        kv_precision=Precision.fp8 if r.get("precision") == "fp8" else Precision.bf16,
+        tp=tp,
+        pp=int(r.get("pp_size") or 1),
+        concurrency=int(r["batch_size"]),
+        input_len=int(r["isl"]),
+        output_len=int(r["osl"]),
+        ttft_ms=float(r["silicon_ttft_ms"]),
+        tpot_ms=float(r["silicon_tpot_ms"]),
+        source=where,
+    )
+
+
+def _own_row(r: dict, catalog: Catalog, where: str) -> Measurement:
+    return Measurement(
+        model=catalog.model(r["model"]).id,
+        gpu=catalog.gpu(r["gpu"]).id,
+        engine=catalog.engine(r["engine"]).id,
+        precision=parse_precision(r["precision"]),
+        kv_precision=parse_precision(r.get("kv_precision") or "bf16"),
+        tp=int(r["tp"]),
+        pp=int(r.get("pp") or 1),
+        concurrency=int(r["concurrency"]),
+        input_len=int(r["input_len"]),
+        output_len=int(r["output_len"]),
+        ttft_ms=float(r["ttft_ms"]),
+        tpot_ms=float(r["tpot_ms"]),
+        source=where,
+    )
+
+
+def predict_measurement(catalog: Catalog, m: Measurement, factors: PerfFactors) -> tuple[float, float] | None:
+    """(ttft_ms, tpot_ms) the model predicts for the measured configuration.
+
+    None when the configuration cannot run or its concurrency exceeds the modelled KV capacity: then
+    the engine queues requests and the measured TTFT depends on how many requests the benchmark sent,
+    which the data does not say.  The planner never proposes such a configuration (VRAM constraint).
+    """
+    from solver.estimate import estimate
+
+    est = estimate_for(catalog, m, factors, estimate)
+    if est.perf is None or not est.fits:
+        return None
+    if m.tpot_ms < tpot_floor_ms(catalog, m):
+        return None
+    return est.perf.ttft_ms, est.perf.tpot_ms
+
+
+def tpot_floor_ms(catalog: Catalog, m: Measurement) -> float:
+    """Time to stream the stated batch's KV cache at 100% of peak bandwidth: no decode step can be faster.
+
+    A measured TPOT below it means the stated concurrency was never running at once (the benchmark
+    did not reach it), so the row does not describe the configuration it names.
+    """
+    from solver.memory import kv_bytes_per_sequence, kv_share_per_gpu
+
+    model, gpu = catalog.models[m.model], catalog.gpus[m.gpu]
+    kv = m.concurrency * kv_bytes_per_sequence(model, m.kv_precision, m.input_len) * kv_share_per_gpu(model, m.tp, m.pp)
+    return kv / (gpu.memory_bandwidth_tbs * 1e12) * 1e3
+
+
+def estimate_for(catalog: Catalog, m: Measurement, factors: PerfFactors, estimate_fn):
+    cat = _with_factors(catalog, factors)
+    return estimate_fn(cat, catalog.models[m.model], catalog.gpus[m.gpu], catalog.engines[m.engine], m.precision,
+                       m.kv_precision, m.tp, m.pp, m.input_len, m.output_len, m.concurrency)
+
+
+class _FactorsView(Catalog):
+    """A catalog whose factor lookup returns fixed factors (for fitting); shares everything else."""
+
+    def __init__(self, base: Catalog, factors: PerfFactors):  # noqa: D107 - no super().__init__: a view
+        self.__dict__.update(base.__dict__)
+        self._fixed = factors
+
+    def factors(self, engine: str, gpu_class: str) -> tuple[PerfFactors, bool]:
+        return self._fixed, True
+
+
+def _with_factors(catalog: Catalog, factors: PerfFactors) -> Catalog:
+    return _FactorsView(catalog, factors)
+
+
+def residuals(catalog: Catalog, rows: Iterable[Measurement], factors: PerfFactors) -> tuple[list[float], list[float]]:
+    """ln(measured/predicted) for TPOT and TTFT."""
+    tpot, ttft = [], []
+    for m in rows:
+        pred = predict_measurement(catalog, m, factors)
+        if pred is None:
+            continue
+        ttft.append(math.log(m.ttft_ms / pred[0]))
+        tpot.append(math.log(m.tpot_ms / pred[1]))
+    return tpot, ttft
+
+
+def make_factors(engine: str, gpu_class: str, x: Iterable[float], tpot_band=(-0.3, 0.3), ttft_band=(-0.5, 0.5),
+                 n: int = 0, source: str = "fit") -> PerfFactors:
+    vals = dict(zip(PARAMS, x, strict=True))
+    return PerfFactors(id=f"{engine}@{gpu_class}", engine=engine, gpu_class=gpu_class, tpot_log_band=tpot_band,
+                       ttft_log_band=ttft_band, measured_points=n, source=[source], **vals)
+
+
+def quantile(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    if not s:
+        return 0.0
+    pos = q * (len(s) - 1)
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def fit(catalog: Catalog, rows: list[Measurement], engine: str, gpu_class: str, source: str,
+        start: PerfFactors | None = None) -> PerfFactors:
+    """Least-squares fit of the five factors on `rows`; band = 5th-95th percentile of log residuals."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    if not rows:
+        raise GpuplanError(f"no usable measurement for {engine}@{gpu_class}")
+    x0 = [getattr(start, p) for p in PARAMS] if start else [0.7, 0.3, 0.5, 5.0, 20.0, 1.0, 0.05]
+    x0 = [min(max(v, lo + 1e-6), hi - 1e-6) for v, lo, hi in zip(x0, LOWER, UPPER, strict=True)]
+    # parameters are optimised in a normalised space so that overheads (ms) and efficiencies share a scale
+    scale = np.array(SCALE)
+
+    def res(z: np.ndarray) -> np.ndarray:
+        f = make_factors(engine, gpu_class, z * scale)
+        a, b = residuals(catalog, rows, f)
+        out = np.array(a + b)
+        return out if len(out) else np.zeros(1)
+
+    sol = least_squares(res, np.array(x0) / scale, bounds=(np.array(LOWER) / scale, np.array(UPPER) / scale),
+                        method="trf", loss="soft_l1", f_scale=0.3, x_scale="jac", max_nfev=200)
+    best = sol.x * scale
+    f = make_factors(engine, gpu_class, best)
+    a, b = residuals(catalog, rows, f)
+    band_p = (round(quantile(a, 0.05), 4), round(quantile(a, 0.95), 4))
+    band_t = (round(quantile(b, 0.05), 4), round(quantile(b, 0.95), 4))
+    return make_factors(engine, gpu_class, [round(v, 5) for v in best], band_p, band_t, len(rows), source)
+
+
+def fit_all(catalog: Catalog, rows: list[Measurement], source: str) -> list[PerfFactors]:
+    """Factors for every (engine, GPU class) in `rows`, plus '<engine>@*' and '*@*' fallbacks.
+
+    The wildcard entries carry the same fit; lookups through them are labelled extrapolated and get a
+    widened error band (solver.estimate.EXTRAPOLATED_WIDEN).
+    """
+    groups: dict[tuple[str, str], list[Measurement]] = {}
+    for m in rows:
+        groups.setdefault((m.engine, catalog.gpus[m.gpu].compat_key), []).append(m)
+    out: list[PerfFactors] = []
+    per_engine: dict[str, list[Measurement]] = {}
+    for (engine, cls), rs in sorted(groups.items()):
+        out.append(fit(catalog, rs, engine, cls, source))
+        per_engine.setdefault(engine, []).extend(rs)
+    for engine, rs in sorted(per_engine.items()):
+        out.append(fit(catalog, rs, engine, "*", source))
+    out.append(fit(catalog, rows, "*", "*", source))
+    return out
+
+
+def overlay_yaml(factors: list[PerfFactors], header: str = "") -> str:
+    import yaml
+
+    body = yaml.safe_dump({"calibration": [f.model_dump(mode="json") for f in factors]}, sort_keys=False, width=200)
+    return header + body

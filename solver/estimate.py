@@ -1,0 +1,182 @@
+"""One fixed configuration end to end: compatibility, memory, speed, and an error band.
+
+`estimate()` is what `gpuplan estimate` prints and what the planner evaluates for every candidate.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from solver.catalog import Catalog
+from solver.compat import engine_runs, kv_precision_ok, parallelism_ok, precision_path
+from solver.memory import MemoryPlan, plan_memory
+from solver.perf import Perf, fabric_of, predict
+from solver.schema.calibration import PerfFactors
+from solver.schema.engine import Engine
+from solver.schema.hardware import Gpu, Server
+from solver.schema.llm import LlmModel
+from solver.schema.precision import Precision
+
+FABRIC_RANK = {"nvswitch": 0, "nvlink_mesh": 1, "infinity_fabric": 2, "roce_mesh": 3, "nvlink_bridge": 4, "pcie": 5, "none": 6}
+EXTRAPOLATED_WIDEN = 2.0  # error band multiplier (log space) where no measurement covers engine x GPU class
+
+
+def default_server(catalog: Catalog, gpu: Gpu, gpus: int) -> Server:
+    """The catalog server with this GPU that hosts `gpus` GPUs on the best fabric (or the largest one)."""
+    same = [s for s in catalog.servers.values() if s.gpu == gpu.id]
+    if not same:
+        from solver.errors import GpuplanError
+
+        raise GpuplanError(f"no server in the catalog carries {gpu.id}; add one with an overlay (--catalog)")
+    fitting = [s for s in same if s.gpu_count >= gpus]
+    if fitting:
+        return min(fitting, key=lambda s: (FABRIC_RANK[s.interconnect.kind] if gpus > 1 else 0, s.gpu_count, s.network is None, s.id))
+    return min(same, key=lambda s: (s.network is None, -s.gpu_count, FABRIC_RANK[s.interconnect.kind], s.id))
+
+
+@dataclass
+class Estimate:
+    model: str
+    gpu: str
+    engine: str
+    server: str
+    interconnect: str
+    precision: str
+    precision_path: str
+    kv_precision: str
+    tp: int
+    pp: int
+    gpus: int
+    servers: int
+    concurrency: int
+    input_len: int
+    output_len: int
+    fits: bool
+    reason: str | None
+    memory: MemoryPlan | None
+    perf: Perf | None
+    factors: PerfFactors | None
+    calibrated: bool
+    notes: list[str] = field(default_factory=list)
+
+    def band(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """(ttft low/high factors, tpot low/high factors)."""
+        f = self.factors
+        w = 1.0 if self.calibrated else EXTRAPOLATED_WIDEN
+        lo_t, hi_t = f.ttft_log_band
+        lo_p, hi_p = f.tpot_log_band
+        return (math.exp(lo_t * w), math.exp(hi_t * w)), (math.exp(lo_p * w), math.exp(hi_p * w))
+
+    def as_dict(self) -> dict:
+        r2 = lambda x: None if x is None else round(x, 2)  # noqa: E731
+        out: dict = {
+            "fits": self.fits,
+            "reason": self.reason,
+            "model": self.model,
+            "gpu": self.gpu,
+            "engine": self.engine,
+            "server": self.server,
+            "interconnect": self.interconnect,
+            "precision": self.precision,
+            "precision_path": self.precision_path,
+            "kv_precision": self.kv_precision,
+            "tp": self.tp,
+            "pp": self.pp,
+            "gpus": self.gpus,
+            "servers": self.servers,
+            "concurrency": self.concurrency,
+            "input_len": self.input_len,
+            "output_len": self.output_len,
+            "max_concurrency": self.memory.max_concurrency if self.memory else 0,
+            "memory_gib": self.memory.as_dict() if self.memory else None,
+        }
+        p = self.perf
+        if p is None:
+            out.update({k: None for k in ("ttft_ms", "tpot_ms", "output_tokens_per_s", "output_tokens_per_s_per_gpu",
+                                          "output_tokens_per_s_per_user", "bound", "range")})
+        else:
+            (tl, th), (pl, ph) = self.band()
+            out.update({
+                "ttft_ms": r2(p.ttft_ms),
+                "tpot_ms": r2(p.tpot_ms),
+                "output_tokens_per_s": r2(p.output_tokens_per_s),
+                "output_tokens_per_s_per_gpu": r2(p.output_tokens_per_s / self.gpus),
+                "output_tokens_per_s_per_user": r2(p.per_user_tokens_per_s),
+                "bound": "memory capacity" if not self.fits else p.bound,
+                "range": {
+                    "ttft_ms": [r2(p.ttft_ms * tl), r2(p.ttft_ms * th)],
+                    "tpot_ms": [r2(p.tpot_ms * pl), r2(p.tpot_ms * ph)],
+                    "output_tokens_per_s": [r2(p.output_tokens_per_s / ph), r2(p.output_tokens_per_s / pl)],
+                },
+                "breakdown_ms": {
+                    "decode_memory": r2(p.decode_mem_ms),
+                    "decode_compute": r2(p.decode_compute_ms),
+                    "decode_interconnect": r2(p.decode_comm_ms),
+                    "prefill": r2(p.prefill_ms),
+                    "prefill_share": round(p.prefill_share, 3),
+                },
+            })
+        out["calibration"] = {
+            "factors": self.factors.id if self.factors else None,
+            "band": "measured" if self.calibrated else "extrapolated (no measurement for this engine and GPU class; band widened)",
+            "measured_points": self.factors.measured_points if self.factors else 0,
+        }
+        out["notes"] = self.notes
+        return out
+
+
+def estimate(
+    catalog: Catalog,
+    model: LlmModel,
+    gpu: Gpu,
+    engine: Engine,
+    precision: Precision,
+    kv_precision: Precision,
+    tp: int,
+    pp: int,
+    input_len: int,
+    output_len: int,
+    concurrency: int,
+    context: int | None = None,
+    server: Server | None = None,
+) -> Estimate:
+    """Memory and speed of one replica with `concurrency` users of `input_len` + `output_len` tokens."""
+    gpus = tp * pp
+    server = server or default_server(catalog, gpu, gpus)
+    servers = max(1, math.ceil(gpus / server.gpu_count))
+    context = context or (input_len + output_len)
+    base = dict(model=model.id, gpu=gpu.id, engine=engine.id, server=server.id, interconnect=server.interconnect.kind,
+                precision=precision.value, kv_precision=kv_precision.value, tp=tp, pp=pp, gpus=gpus, servers=servers,
+                concurrency=concurrency, input_len=input_len, output_len=output_len)
+    factors, exact = catalog.factors(engine.id, gpu.compat_key)
+    notes: list[str] = []
+
+    def reject(reason: str, path: str = "unsupported") -> Estimate:
+        return Estimate(**base, precision_path=path, fits=False, reason=reason, memory=None, perf=None,
+                        factors=factors, calibrated=exact, notes=notes)
+
+    for verdict in (engine_runs(engine, gpu), parallelism_ok(engine, model, tp, pp, servers > 1),
+                    kv_precision_ok(engine, gpu, kv_precision)):
+        if not verdict.ok:
+            return reject(verdict.reason)
+    if servers > 1 and server.network is None:
+        return reject(f"{gpus} GPUs need {servers} servers of {server.id}, whose inter-server network is not documented")
+    path, why = precision_path(engine, gpu, precision)
+    if path == "unsupported":
+        return reject(why)
+    if why:
+        notes.append(why)
+    seq = input_len + output_len
+    mem = plan_memory(model, gpu, engine, precision, kv_precision, tp, pp, concurrency, seq, context)
+    fits = mem.fits
+    perf = None
+    if mem.max_concurrency >= 1:
+        # beyond what memory holds, the engine queues requests (vLLM/SGLang/TRT-LLM scheduler waiting queue)
+        parallel = mem.max_concurrency if concurrency > mem.max_concurrency else engine.max_parallel_requests
+        perf = predict(model, gpu, fabric_of(server, gpu), precision, path == "native", kv_precision, tp, pp,
+                       concurrency, input_len, output_len, factors, parallel)
+    if engine.max_parallel_requests is not None and concurrency > engine.max_parallel_requests:
+        notes.append(f"{engine.name} serves {engine.max_parallel_requests} request(s) at a time; the others queue")
+    return Estimate(**base, precision_path=path, fits=fits, reason=mem.reason, memory=mem, perf=perf,
+                    factors=factors, calibrated=exact, notes=notes)

@@ -1,0 +1,279 @@
+"""Speed of one replica: time per output token (decode), time to first token (prefill + queueing).
+
+Model (docs/model.md derives it):
+- a decode step of b sequences reads every GPU's weight shard (for MoE, only the experts the b
+  tokens touch: E x (1 - (1 - k/E)^b) per MoE layer) and the KV cache of the b sequences, and does
+  2 x (active matmul params) + attention FLOPs per token; time = max(memory, compute) + TP
+  all-reduces (2 per layer, ring: 2(n-1)/n x bytes / link bandwidth + latency x 2 log2 n) + a fixed
+  per-step overhead.  With PP, the batch is split into PP micro-batches and a token crosses every
+  stage: TPOT = PP x stage time + (PP-1) point-to-point transfers;
+- prefill of I tokens: compute 2 x active x I + causal attention, memory = weights per chunk,
+  + all-reduces of I x hidden activations + a fixed overhead;
+- closed loop of C users with chunked prefill: prefill takes a share rho = C x t_prefill_compute /
+  (TTFT + O x TPOT) of the replica's compute; a decode step takes max(memory, compute / (1 - rho)),
+  so prefill hides in the compute slack of memory-bound decode; a new request waits (M/D/1)
+  rho/(2(1-rho)) prefills,
+  plus a fitted share (burst_factor) of the other C-1 users' prefills when arrivals come in waves,
+  plus half a decode step;  an engine that serves P requests at a time (Ollama: 1) queues the rest.
+Efficiencies and overheads come from calibration (solver.schema.calibration.PerfFactors).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from solver.memory import kv_bytes_per_sequence, kv_share_per_gpu, weight_bytes
+from solver.schema.calibration import PerfFactors
+from solver.schema.hardware import Gpu, Server
+from solver.schema.llm import LlmModel
+from solver.schema.precision import Precision, weight_bytes_per_param
+
+ACT_BYTES = 2  # activations exchanged in 16-bit
+FALLBACK_BW_FACTOR = 1.0  # weight-only (Marlin-style) kernels stream weights at the dense rate; their cost is 16-bit compute
+PREFILL_CHUNK = 8192  # tokens per prefill chunk (weights re-read per chunk)
+MAX_RHO = 0.95  # prefill share beyond which a replica is saturated
+PCIE_GBS = {3: 16.0, 4: 32.0, 5: 64.0, 6: 128.0}
+PCIE_LATENCY_US = 10.0
+
+
+@dataclass(frozen=True)
+class Fabric:
+    """Links a replica's GPUs use, derived from its server (GB/s per direction, microseconds)."""
+
+    kind: str
+    intra_gbs: float
+    intra_latency_us: float
+    fast_domain: int
+    pcie_gbs: float
+    gpus_per_server: int
+    net_gbs: float | None
+    net_latency_us: float | None
+
+
+def fabric_of(server: Server, gpu: Gpu) -> Fabric:
+    ic, net = server.interconnect, server.network
+    return Fabric(
+        kind=ic.kind,
+        intra_gbs=ic.per_gpu_gbs,
+        intra_latency_us=ic.latency_us,
+        fast_domain=ic.fast_domain_gpus,
+        pcie_gbs=PCIE_GBS.get(gpu.pcie_gen or 4, 32.0),
+        gpus_per_server=server.gpu_count,
+        net_gbs=net.gbps_per_gpu / 8 if net else None,
+        net_latency_us=net.latency_us if net else None,
+    )
+
+
+def tp_link(f: Fabric, tp: int) -> tuple[float, float, str]:
+    """(GB/s, latency us, name) of the link a TP group of `tp` GPUs uses."""
+    if tp <= max(f.fast_domain, 1) and f.kind not in ("none", "pcie"):
+        return f.intra_gbs, f.intra_latency_us, f.kind
+    if tp <= f.gpus_per_server:
+        return f.pcie_gbs, PCIE_LATENCY_US, "pcie"
+    return min(f.net_gbs or 1e-9, f.intra_gbs or f.pcie_gbs), f.net_latency_us or 50.0, "network"
+
+
+def allreduce_s(n: int, nbytes: float, gbs: float, latency_us: float) -> float:
+    if n <= 1:
+        return 0.0
+    return 2 * (n - 1) / n * nbytes / (gbs * 1e9) + latency_us * 1e-6 * 2 * math.ceil(math.log2(n))
+
+
+@dataclass(frozen=True)
+class ModelWork:
+    """Per-model constants of the work per token, cached."""
+
+    matmul_active: float  # params in matmuls per token (active, excl. input embedding)
+    attn_flops_per_ctx: float  # FLOPs per token per attended context token, per layer
+    nonexpert_params: float
+    expert_params: float  # one expert of one MoE layer
+
+
+_WORK: dict[int, tuple[LlmModel, ModelWork]] = {}
+
+
+def model_work(model: LlmModel) -> ModelWork:
+    """Cached per model object (catalog models are immutable)."""
+    hit = _WORK.get(id(model))
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    work = _model_work(model)
+    _WORK[id(model)] = (model, work)
+    return work
+
+
+def _model_work(model: LlmModel) -> ModelWork:
+    matmul = float(model.params_active - model.embedding_params)
+    if model.mla is not None:
+        qk, v = model.mla.qk_nope_head_dim + model.mla.qk_rope_head_dim, model.mla.v_head_dim
+    else:
+        qk = v = model.head_dim
+    attn = 2.0 * model.attention_heads * (qk + v)
+    if model.moe is not None:
+        m = model.moe
+        routed_active = m.experts_per_token * 3 * model.hidden_size * m.expert_intermediate_size * m.moe_layers
+        nonexpert = model.params_active - routed_active
+        expert = (model.params_total - nonexpert) / (m.experts * m.moe_layers)
+        return ModelWork(matmul, attn, float(nonexpert), float(expert))
+    return ModelWork(matmul, attn, float(model.params_total), 0.0)
+
+
+def attention_flops(model: LlmModel, ctx: float, causal_prefill: bool = False) -> float:
+    """Attention FLOPs of one token attending `ctx` tokens (or of a whole causal prefill of `ctx` tokens)."""
+    w = model_work(model).attn_flops_per_ctx
+    sw = model.sliding_window
+    if causal_prefill:
+        glob = model.global_layers * ctx * ctx / 2
+        loc = 0.0
+        if sw:
+            win = min(ctx, sw.window_tokens)
+            loc = sw.local_layers * (win * win / 2 + max(ctx - win, 0) * win)
+        return w * (glob + loc)
+    loc = sw.local_layers * min(ctx, sw.window_tokens) if sw else 0.0
+    return w * (model.global_layers * ctx + loc)
+
+
+def decode_weight_bytes(model: LlmModel, precision: Precision, batch: float, moe_efficiency: float = 1.0) -> float:
+    """Weight bytes one decode step reads (whole model), MoE experts weighted by 1/moe_efficiency.
+
+    MoE reads only the experts the batch touches: E x (1 - (1 - k/E)^b) per MoE layer (uniform routing).
+    """
+    if model.moe is None:
+        return weight_bytes(model, precision)
+    m = model.moe
+    work = model_work(model)
+    touched = m.experts * (1 - (1 - m.experts_per_token / m.experts) ** max(batch, 1.0))
+    full = weight_bytes(model, precision)
+    expert_bytes = work.expert_params * m.moe_layers * weight_bytes_per_param(precision)
+    return full - expert_bytes * m.experts + expert_bytes * touched / moe_efficiency
+
+
+def peak_tflops(gpu: Gpu, precision: Precision, native: bool) -> float:
+    """Dense TFLOPS of the GEMMs: the format's own rate when native; 16-bit for weight-only paths."""
+    t = gpu.dense_tflops
+    half = t.get("bf16") or t.get("fp16") or t.get("fp32") or 1.0
+    if not native or precision == Precision.int4:
+        return half
+    if precision == Precision.fp32:
+        return t.get("tf32") or t.get("fp32") or half
+    return t.get(precision.value) or half
+
+
+@dataclass(frozen=True)
+class Perf:
+    ttft_ms: float
+    tpot_ms: float
+    output_tokens_per_s: float  # whole replica
+    per_user_tokens_per_s: float
+    decode_mem_ms: float
+    decode_compute_ms: float
+    decode_comm_ms: float
+    prefill_ms: float
+    prefill_share: float
+    bound: str
+
+
+def predict(
+    model: LlmModel,
+    gpu: Gpu,
+    fabric: Fabric,
+    precision: Precision,
+    native: bool,
+    kv_precision: Precision,
+    tp: int,
+    pp: int,
+    concurrency: int,
+    input_len: int,
+    output_len: int,
+    factors: PerfFactors,
+    max_parallel: int | None = None,
+) -> Perf:
+    bw = gpu.memory_bandwidth_tbs * 1e12 * factors.bandwidth_efficiency * (1.0 if native else FALLBACK_BW_FACTOR)
+    peak = peak_tflops(gpu, precision, native) * 1e12
+    work = model_work(model)
+    shards = tp * pp
+    batch = concurrency if max_parallel is None else min(concurrency, max_parallel)
+    micro = batch / pp
+    link_gbs, link_lat, _ = tp_link(fabric, tp)
+    # point-to-point between PP stages: across servers when the replica spans them
+    if pp > 1:
+        across = tp * pp > fabric.gpus_per_server
+        p2p_gbs = (fabric.net_gbs or 1e-9) if across else (fabric.intra_gbs if fabric.kind not in ("none", "pcie") else fabric.pcie_gbs)
+        p2p_lat = (fabric.net_latency_us or 50.0) if across else PCIE_LATENCY_US
+    else:
+        p2p_gbs, p2p_lat = 1.0, 0.0
+
+    # ---- decode
+    avg_ctx = input_len + output_len / 2
+    w_bytes = decode_weight_bytes(model, precision, batch, factors.moe_efficiency) / shards
+    kv_bytes = micro * kv_bytes_per_sequence(model, kv_precision, int(avg_ctx)) * kv_share_per_gpu(model, tp, pp)
+    t_mem = (w_bytes + kv_bytes) / bw
+    flops = micro * (2 * work.matmul_active + attention_flops(model, avg_ctx)) / shards
+    t_comp = flops / (peak * factors.compute_efficiency_decode)
+    layers_stage = model.layers / pp
+    t_comm = layers_stage * 2 * allreduce_s(tp, micro * model.hidden_size * ACT_BYTES, link_gbs, link_lat)
+    p2p = (pp - 1) * (micro * model.hidden_size * ACT_BYTES / (p2p_gbs * 1e9) + p2p_lat * 1e-6)
+
+    def tpot_at(share: float) -> float:
+        """Decode step with chunked prefill mixed in: prefill FLOPs fill the compute slack of a
+        memory-bound step and stretch a compute-bound one (share = prefill's part of the compute)."""
+        t_stage = max(t_mem, t_comp / (1 - share)) + t_comm
+        return pp * t_stage + p2p + factors.step_overhead_ms / 1e3
+
+    tpot0 = tpot_at(0.0)
+
+    # ---- prefill of one request
+    n_chunks = math.ceil(input_len / PREFILL_CHUNK)
+    p_flops = input_len * 2 * work.matmul_active + attention_flops(model, input_len, causal_prefill=True)
+    t_p_comp = p_flops / (tp * peak * factors.compute_efficiency_prefill)
+    t_p_mem = n_chunks * weight_bytes(model, precision) / tp / bw
+    t_p_comm = model.layers * 2 * allreduce_s(tp, input_len * model.hidden_size * ACT_BYTES, link_gbs, link_lat)
+    t_p_comm += (pp - 1) * (input_len * model.hidden_size * ACT_BYTES / (p2p_gbs * 1e9) + p2p_lat * 1e-6)
+    t_prefill = max(t_p_comp, t_p_mem) + t_p_comm + factors.prefill_overhead_ms / 1e3
+    t_p_compute = t_p_comp  # the replica's compute time one prefill occupies
+
+    # ---- closed loop of `concurrency` users
+    if max_parallel is not None and concurrency > max_parallel:
+        service = t_prefill + output_len * tpot0
+        tpot = tpot0
+        ttft = (concurrency / max_parallel - 1) * service + t_prefill
+        total = max_parallel * output_len / service
+        rho = t_prefill / service
+    else:
+        def state(r: float) -> tuple[float, float]:
+            wait = t_prefill * r / (2 * (1 - r)) + factors.burst_factor * (batch - 1) / 2 * t_prefill
+            return tpot_at(r), t_prefill + wait + (tpot0 / 2 if batch > 1 else 0.0)
+
+        # fixed point rho = batch * t_prefill_compute / cycle(rho); the right side decreases in rho: bisection
+        lo, hi = 0.0, MAX_RHO
+        if batch > 1:
+            for _ in range(40):
+                mid = (lo + hi) / 2
+                tp_, tf_ = state(mid)
+                if batch * t_p_compute / (tf_ + max(output_len - 1, 0) * tp_) > mid:
+                    lo = mid
+                else:
+                    hi = mid
+        rho = lo
+        tpot, ttft = state(rho)
+        total = batch * output_len / (ttft + max(output_len - 1, 0) * tpot)
+
+    if t_comp / (1 - rho) > t_mem and rho >= 0.5:
+        bound = "prefill compute"
+    elif t_comm > max(t_mem, t_comp):
+        bound = "interconnect"
+    else:
+        bound = "memory bandwidth" if t_mem >= t_comp else "compute"
+    return Perf(
+        ttft_ms=ttft * 1e3,
+        tpot_ms=tpot * 1e3,
+        output_tokens_per_s=total,
+        per_user_tokens_per_s=1.0 / tpot,
+        decode_mem_ms=t_mem * 1e3,
+        decode_compute_ms=t_comp * 1e3,
+        decode_comm_ms=t_comm * 1e3,
+        prefill_ms=t_prefill * 1e3,
+        prefill_share=rho,
+        bound=bound,
+    )
