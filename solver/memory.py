@@ -24,7 +24,13 @@ from dataclasses import dataclass
 from solver.schema.engine import Engine
 from solver.schema.hardware import Gpu
 from solver.schema.llm import LlmModel
-from solver.schema.precision import BYTES_PER_VALUE, GUIDE_FACTOR_GB_PER_B, QUANTIZED, Precision, weight_bytes_per_param
+from solver.schema.precision import (
+    BYTES_PER_VALUE,
+    GUIDE_FACTOR_GB_PER_B,
+    QUANTIZED,
+    Precision,
+    weight_bytes_per_param,
+)
 
 GIB = 1024**3
 GUIDE_MB_PER_TOKEN = 0.5  # the guide's context term: 0.0005 "GB" per token = 0.5 MB/token

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from solver.catalog import Catalog, load_catalog
@@ -110,10 +112,8 @@ def show_cmd(entry_id: str, fmt: str, catalog_paths: tuple[str, ...]) -> None:
     cat = load_catalog(catalog_paths)
     found = []
     for kind, getter in (("gpu", cat.gpu), ("server", cat.server), ("engine", cat.engine), ("model", cat.model)):
-        try:
+        with contextlib.suppress(UnknownIdError):
             found.append((kind, getter(entry_id)))
-        except UnknownIdError:
-            pass
     if not found:
         every = [*cat.gpus, *cat.servers, *cat.engines, *cat.models]
         raise UnknownIdError("catalog entry", entry_id, every)
