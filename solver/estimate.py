@@ -140,6 +140,7 @@ def estimate(
     concurrency: int,
     context: int | None = None,
     server: Server | None = None,
+    memory_rule: str = "exact",
 ) -> Estimate:
     """Memory and speed of one replica with `concurrency` users of `input_len` + `output_len` tokens."""
     gpus = tp * pp
@@ -168,7 +169,7 @@ def estimate(
     if why:
         notes.append(why)
     seq = input_len + output_len
-    mem = plan_memory(model, gpu, engine, precision, kv_precision, tp, pp, concurrency, seq, context)
+    mem = plan_memory(model, gpu, engine, precision, kv_precision, tp, pp, concurrency, seq, context, memory_rule)
     fits = mem.fits
     perf = None
     if mem.max_concurrency >= 1:

@@ -153,8 +153,15 @@ def plan_memory(
     concurrency: int,
     seq_tokens: int,
     context: int,
+    rule: str = "exact",
 ) -> MemoryPlan:
-    """Memory of one GPU for `concurrency` sequences of `seq_tokens` tokens (and one of `context`)."""
+    """Memory of one GPU for `concurrency` sequences of `seq_tokens` tokens (and one of `context`).
+
+    rule="guide": the guide's rule per GPU - params x factor and 0.5 MB per token, split evenly over
+    TP x PP, with 100% of the labelled memory usable and no workspace (as the guide's table assumes).
+    """
+    if rule == "guide":
+        return _plan_guide(model, gpu, engine, precision, tp, pp, concurrency, seq_tokens, context)
     shards = tp * pp
     weights = weight_bytes(model, precision) / shards / GIB
     share = kv_share_per_gpu(model, tp, pp)
@@ -170,18 +177,20 @@ def plan_memory(
     else:
         pool = available - weights - activations - overhead
     max_conc = int(math.floor(pool / kv_seq)) if kv_seq > 0 and pool > 0 else 0
+    held = concurrency  # sequences whose KV is resident; an engine serving P at a time holds P
     if engine.max_parallel_requests is not None:
         max_conc = min(max_conc, engine.max_parallel_requests)
+        held = min(concurrency, engine.max_parallel_requests)
     reason = None
     if pool <= 0:
         reason = f"weights ({weights:.1f} GiB/GPU) and workspace leave no KV cache in {available:.0f} GiB ({rule} {f})"
     elif kv_full > pool:
         reason = f"one {context}-token sequence needs {kv_full:.1f} GiB of KV per GPU; the pool holds {pool:.1f} GiB"
-    elif max_conc < concurrency:
-        reason = f"{concurrency} sequences need {kv_seq * concurrency:.1f} GiB of KV per GPU; the pool holds {pool:.1f} GiB ({max_conc} sequences)"
+    elif max_conc < held:
+        reason = f"{held} sequences need {kv_seq * held:.1f} GiB of KV per GPU; the pool holds {pool:.1f} GiB ({max_conc} sequences)"
     return MemoryPlan(
         weights_gib=weights,
-        kv_cache_gib=kv_seq * concurrency,
+        kv_cache_gib=kv_seq * held,
         activations_gib=activations,
         overhead_gib=overhead,
         available_gib=available,
@@ -192,3 +201,30 @@ def plan_memory(
         fits=reason is None,
         reason=reason,
     )
+
+
+def _plan_guide(model: LlmModel, gpu: Gpu, engine: Engine, precision: Precision | str, tp: int, pp: int,
+                concurrency: int, seq_tokens: int, context: int) -> MemoryPlan:
+    shards = tp * pp
+    w_gb, _ = guide_total_gb(model.params_nominal_b, precision, 0)
+    weights = w_gb / shards
+    per_tok = GUIDE_MB_PER_TOKEN / 1024 / shards
+    kv_seq, kv_full = per_tok * seq_tokens, per_tok * context
+    available = gpu.memory_gb_labelled
+    pool = available - weights
+    max_conc = int(math.floor(pool / kv_seq)) if kv_seq > 0 and pool > 0 else 0
+    held = concurrency
+    if engine.max_parallel_requests is not None:
+        max_conc = min(max_conc, engine.max_parallel_requests)
+        held = min(concurrency, engine.max_parallel_requests)
+    reason = None
+    if pool <= 0:
+        reason = f"guide rule: weights ({weights:.1f} GB/GPU) exceed {available:.0f} GB"
+    elif kv_full > pool:
+        reason = f"guide rule: one {context}-token context needs {kv_full:.1f} GB per GPU; {pool:.1f} GB remain"
+    elif max_conc < held:
+        reason = f"guide rule: {held} sequences need {kv_seq * held:.1f} GB per GPU; {pool:.1f} GB remain"
+    return MemoryPlan(weights_gib=weights, kv_cache_gib=kv_seq * held, activations_gib=0.0, overhead_gib=0.0,
+                      available_gib=available, kv_pool_gib=max(pool, 0.0), kv_per_sequence_gib=kv_seq,
+                      kv_full_context_gib=kv_full, max_concurrency=max_conc if kv_full <= pool else 0,
+                      fits=reason is None, reason=reason)

@@ -75,3 +75,35 @@ def sizing_gpus(catalog: Catalog) -> list[Gpu]:
 def guide_need_gb(params_b: float, precision: Precision, context: int) -> tuple[float, float, float]:
     w, c = guide_total_gb(params_b, precision, context)
     return w, c, w + c
+
+
+def nearest_model(catalog: Catalog, size_b: float) -> LlmModel:
+    return min(catalog.models.values(), key=lambda m: (abs(m.params_nominal_b - size_b), m.id))
+
+
+def sizing_rows(catalog: Catalog, precisions: list[Precision], contexts: list[int], sizes: list[float], rule: str) -> list[dict]:
+    """Rows of the sizing table; each GPU column holds {gpus, label, fits_server}."""
+    gpus = sizing_gpus(catalog)
+    engine = catalog.engines["vllm"]
+    rows = []
+    for size in sizes:
+        model = nearest_model(catalog, size) if rule == "exact" else None
+        for p in precisions:
+            for ctx in contexts:
+                row: dict = {"model": model.id if model else f"{size:g}B", "params_b": model.params_nominal_b if model else size,
+                             "precision": p.value, "context": ctx}
+                if rule == "guide":
+                    _, _, total = guide_need_gb(size, p, ctx)
+                    row["need_gb"] = round(total, 1)
+                    needs = [min_gpus_guide(total, g) for g in gpus]
+                else:
+                    from solver.memory import GIB, kv_bytes_per_sequence, weight_bytes
+
+                    kv = Precision.fp16 if p == Precision.fp16 else Precision.bf16
+                    row["need_gb"] = round((weight_bytes(model, p) + kv_bytes_per_sequence(model, kv, ctx)) / GIB, 1)
+                    needs = [min_gpus_exact(model, g, engine, p, kv, ctx) for g in gpus]
+                for g, n in zip(gpus, needs, strict=True):
+                    row[g.id] = {"gpus": n.min_gpus, "label": n.layout if rule == "guide" else (str(n.min_gpus) if n.min_gpus else "-"),
+                                 "fits_server": n.fits_server}
+                rows.append(row)
+    return rows

@@ -165,5 +165,7 @@ def calibrate_cmd(measurements, output, catalog_paths):
 
 def register(group: click.Group) -> None:
     """Attach the planning commands to `group`."""
-    for cmd in (memory_cmd, estimate_cmd, calibrate_cmd):
+    from solver.cli.solve_cmd import sizing_table_cmd, solve_cmd
+
+    for cmd in (memory_cmd, estimate_cmd, calibrate_cmd, solve_cmd, sizing_table_cmd):
         group.add_command(cmd)

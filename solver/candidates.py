@@ -1,0 +1,274 @@
+"""Candidate replica shapes and load levels for one scenario, each evaluated by the estimate model.
+
+A *shape* fixes the server SKU (hence GPU type and interconnect), the engine, TP and PP; a replica
+uses TP x PP GPUs, inside one server (several replicas may share it) or across whole servers.  A
+*load level* fixes how many users one replica carries, c; it implies the replica count
+r = ceil(peak users / c).  Levels come from a ladder (1, 2, 4, ... up to the peak users) plus the
+largest c that memory allows and the largest c that meets the service targets, so the cheapest
+configuration of every shape is among the options.  Shape-level impossibilities (engine not on that
+hardware, precision unsupported, parallelism rule, weights do not fit) become rejections with reasons.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from solver.catalog import Catalog
+from solver.compat import engine_runs, features_ok, kv_precision_ok, parallelism_ok, precision_path
+from solver.estimate import estimate
+from solver.memory import plan_memory
+from solver.perf import Perf, fabric_of, predict
+from solver.scaling import HOURS_PER_MONTH
+from solver.schema.engine import Engine
+from solver.schema.hardware import Gpu, Server
+from solver.schema.llm import LlmModel
+from solver.schema.scenario import Scenario
+
+MAX_REPLICA_SERVERS = 16  # a replica spans at most this many servers
+
+
+@dataclass(frozen=True)
+class Shape:
+    key: str
+    server: Server
+    gpu: Gpu
+    engine: Engine
+    tp: int
+    pp: int
+    gpus_per_replica: int
+    servers_per_replica: int  # 1 when the replica fits in one server
+    replicas_per_server: int  # >= 1 when the replica fits in one server, else 0
+    precision_path: str  # native | fallback
+    precision_note: str | None
+    feature_problem: str | None  # a required feature the engine lacks on this GPU
+    price_per_hour: float | None  # per server, in the scenario's currency; None = unknown there
+    kv_pool_gib: float
+    max_users_memory: int
+    calibrated: bool
+    band: tuple[tuple[float, float], tuple[float, float]]  # (ttft lo/hi factors, tpot lo/hi factors)
+
+    @property
+    def spans_servers(self) -> bool:
+        return self.servers_per_replica > 1
+
+    @property
+    def interconnect(self) -> str:
+        if self.spans_servers:
+            return f"{self.server.interconnect.kind} + {self.server.network.kind if self.server.network else 'network'}"
+        return self.server.interconnect.kind
+
+    def servers_for(self, replicas: int) -> int:
+        if self.spans_servers:
+            return replicas * self.servers_per_replica
+        return math.ceil(replicas / self.replicas_per_server)
+
+
+@dataclass(frozen=True)
+class Option:
+    shape: Shape
+    users_per_replica: int
+    replicas: int
+    servers: int
+    kv_need_gib: float  # per GPU, at users_per_replica
+    perf: Perf
+    total_tokens_per_s: float
+
+    @property
+    def gpus(self) -> int:
+        return self.replicas * self.shape.gpus_per_replica
+
+    @property
+    def cost_per_hour(self) -> float | None:
+        p = self.shape.price_per_hour
+        return None if p is None else p * self.servers
+
+    def cost(self, unit: str) -> float | None:
+        c = self.cost_per_hour
+        if c is None:
+            return None
+        if unit == "per_month":
+            return c * HOURS_PER_MONTH
+        if unit == "per_million_tokens":
+            return c / (self.total_tokens_per_s * 3600) * 1e6 if self.total_tokens_per_s > 0 else math.inf
+        return c
+
+    @property
+    def users_served(self) -> int:
+        return self.replicas * self.users_per_replica
+
+
+@dataclass
+class Candidates:
+    model: LlmModel
+    shapes: list[Shape]
+    options: list[Option]
+    rejections: list[tuple[str, str]] = field(default_factory=list)  # (shape description, reason)
+    presolved: list[tuple[str, str]] = field(default_factory=list)  # shapes a shape-level family removed
+    peak_users: int = 1
+
+
+def ladder(limit: int) -> list[int]:
+    out, c = [], 1
+    while c < limit:
+        out.append(c)
+        c *= 2
+    out.append(limit)
+    return out
+
+
+def layouts_for(server: Server, engine: Engine, model: LlmModel) -> list[tuple[int, int, int]]:
+    """(tp, pp, servers_per_replica) worth trying on this server."""
+    n = server.gpu_count
+    out = []
+    g = 1
+    while g <= n:
+        for tp in (d for d in range(1, g + 1) if g % d == 0):
+            out.append((tp, g // tp, 1))
+        g *= 2
+    if n not in [x[0] * x[1] for x in out]:  # 1/2/4/8/16 are powers of two; kept for safety
+        out.append((n, 1, 1))
+    if server.network is not None and engine.parallelism.multi_server:
+        s = 2
+        while s <= MAX_REPLICA_SERVERS:
+            out.append((n, s, s))  # TP inside a server, PP across servers (engines' recommended layout)
+            s *= 2
+    return out
+
+
+def _describe(server: Server, engine: Engine, tp: int, pp: int) -> str:
+    return f"{server.id} / {engine.id} / TP{tp} PP{pp}"
+
+
+def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, presolve: bool = False) -> Candidates:
+    """Shapes and their evaluated load levels.
+
+    presolve=True drops, before evaluating their loads, the shapes a shape-level constraint family
+    forbids (exactly what those families' CP-SAT constraints would do), recording the reason; the
+    explanation of an infeasible scenario enumerates without it so that CP-SAT sees every family.
+    """
+    from solver.families import shape_problem
+
+    engines = list(catalog.engines.values()) if scenario.engine == "any" else [catalog.engine(scenario.engine)]
+    peak = scenario.peak_users
+    I, O = scenario.prompt_tokens, scenario.output_tokens
+    seq, ctx = I + O, scenario.context_tokens
+    kv = scenario.kv
+    cands = Candidates(model=model, shapes=[], options=[], peak_users=peak)
+    rej = cands.rejections
+    for server in catalog.servers.values():
+        gpu = catalog.gpus[server.gpu]
+        for engine in engines:
+            head = f"{server.id} / {engine.id}"
+            v = engine_runs(engine, gpu)
+            if not v.ok:
+                rej.append((head, v.reason))
+                continue
+            path, note = precision_path(engine, gpu, scenario.precision)
+            if path == "unsupported":
+                rej.append((head, note))
+                continue
+            v = kv_precision_ok(engine, gpu, kv)
+            if not v.ok:
+                rej.append((head, v.reason))
+                continue
+            feat = features_ok(engine, gpu, scenario.features)
+            price = server.price.amount_per_hour if server.price and server.price.currency == scenario.currency else None
+            factors, exact = catalog.factors(engine.id, gpu.compat_key)
+            fab = fabric_of(server, gpu)
+            for tp, pp, spr in layouts_for(server, engine, model):
+                desc = _describe(server, engine, tp, pp)
+                v = parallelism_ok(engine, model, tp, pp, spr > 1)
+                if not v.ok:
+                    rej.append((desc, v.reason))
+                    continue
+                mem = plan_memory(model, gpu, engine, scenario.precision, kv, tp, pp, 1, seq, ctx, scenario.memory_rule)
+                if mem.max_concurrency < 1:
+                    rej.append((desc, mem.reason or "does not fit"))
+                    continue
+                gpr = tp * pp
+                shape = Shape(
+                    key=f"{server.id}|{engine.id}|tp{tp}|pp{pp}", server=server, gpu=gpu, engine=engine, tp=tp, pp=pp,
+                    gpus_per_replica=gpr, servers_per_replica=spr, replicas_per_server=0 if spr > 1 else server.gpu_count // gpr,
+                    precision_path=path, precision_note=note, feature_problem=None if feat.ok else feat.reason,
+                    price_per_hour=price, kv_pool_gib=mem.kv_pool_gib, max_users_memory=mem.max_concurrency,
+                    calibrated=exact, band=estimate_band(factors, exact))
+                if presolve:
+                    why = shape_problem(shape, scenario)
+                    if why:
+                        cands.presolved.append((desc, why))
+                        continue
+                cands.shapes.append(shape)
+                _add_options(cands, scenario, shape, factors, fab, mem.kv_per_sequence_gib)
+    return cands
+
+
+def estimate_band(factors, exact: bool) -> tuple[tuple[float, float], tuple[float, float]]:
+    from solver.estimate import EXTRAPOLATED_WIDEN
+
+    w = 1.0 if exact else EXTRAPOLATED_WIDEN
+    (a, b), (c, d) = factors.ttft_log_band, factors.tpot_log_band
+    return (math.exp(a * w), math.exp(b * w)), (math.exp(c * w), math.exp(d * w))
+
+
+def _perf(scenario: Scenario, model: LlmModel, shape: Shape, factors, fab, users: int) -> Perf:
+    return predict(model, shape.gpu, fab, scenario.precision, shape.precision_path == "native", scenario.kv,
+                   shape.tp, shape.pp, users, scenario.prompt_tokens, scenario.output_tokens, factors,
+                   shape.engine.max_parallel_requests)
+
+
+def meets_service(scenario: Scenario, p: Perf) -> bool:
+    if scenario.max_tpot_ms is not None and p.tpot_ms > scenario.max_tpot_ms:
+        return False
+    if scenario.min_tokens_per_s_per_user is not None and p.per_user_tokens_per_s < scenario.min_tokens_per_s_per_user:
+        return False
+    return not (scenario.max_ttft_ms is not None and p.ttft_ms > scenario.max_ttft_ms)
+
+
+def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, fab, kv_seq_gib: float) -> None:
+    peak = cands.peak_users
+    levels = set(ladder(peak))
+    cap = min(peak, shape.max_users_memory)
+    levels.add(cap)
+    if shape.engine.max_parallel_requests is not None:
+        levels.add(min(peak, shape.engine.max_parallel_requests))
+    perf_cache: dict[int, Perf] = {}
+
+    def perf(c: int) -> Perf:
+        if c not in perf_cache:
+            perf_cache[c] = _perf(scenario, cands.model, shape, factors, fab, c)
+        return perf_cache[c]
+
+    if any(x is not None for x in (scenario.max_tpot_ms, scenario.min_tokens_per_s_per_user, scenario.max_ttft_ms)):
+        lo, hi = 1, cap  # largest c meeting the service targets (metrics worsen with c)
+        if meets_service(scenario, perf(1)):
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if meets_service(scenario, perf(mid)):
+                    lo = mid
+                else:
+                    hi = mid - 1
+            levels.add(lo)
+    seen_r: set[int] = set()
+    for c in sorted(levels, reverse=True):
+        r = math.ceil(peak / c)
+        if r in seen_r:
+            continue
+        seen_r.add(r)
+        users = math.ceil(peak / r)  # load actually carried per replica
+        p = perf(users)
+        cands.options.append(Option(
+            shape=shape, users_per_replica=users, replicas=r, servers=shape.servers_for(r),
+            kv_need_gib=kv_seq_gib * min(users, shape.engine.max_parallel_requests or users),
+            perf=p, total_tokens_per_s=r * p.output_tokens_per_s))
+
+
+def evaluate_option(scenario: Scenario, catalog: Catalog, model: LlmModel, server_id: str, engine_id: str, tp: int, pp: int,
+                    replicas: int):
+    """Recompute one configuration from scratch (the validator's independent path)."""
+    server = catalog.servers[server_id]
+    users = math.ceil(scenario.peak_users / replicas)
+    est = estimate(catalog, model, catalog.gpus[server.gpu], catalog.engines[engine_id], scenario.precision, scenario.kv,
+                   tp, pp, scenario.prompt_tokens, scenario.output_tokens, users, scenario.context_tokens, server,
+                   scenario.memory_rule)
+    return est, users

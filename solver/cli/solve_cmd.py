@@ -1,0 +1,196 @@
+"""`gpuplan solve` (scenario as a file or as flags mirroring its fields) and `gpuplan sizing-table`."""
+
+from __future__ import annotations
+
+import typing
+
+import click
+
+from solver.cli.options import catalog_option
+from solver.cli.render import emit, to_csv, to_json, to_yaml
+from solver.schema.scenario import Scenario
+
+
+def _flag_type(annotation) -> tuple[object, bool]:
+    """(click type, is_bool) for a Scenario field annotation."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    base = args[0] if args and typing.get_origin(annotation) is not list else annotation
+    if typing.get_origin(annotation) is typing.Literal or typing.get_origin(base) is typing.Literal:
+        lits = typing.get_args(base if typing.get_origin(base) is typing.Literal else annotation)
+        return click.Choice([str(x) for x in lits]), False
+    if base is bool:
+        return None, True
+    if base is int:
+        return int, False
+    if base is float:
+        return float, False
+    return str, False
+
+
+def scenario_options(func):
+    """One --flag per Scenario field (lists as comma-separated values), defined from the schema."""
+    for name, field in reversed(list(Scenario.model_fields.items())):
+        flag = "--" + name.replace("_", "-")
+        ctype, is_bool = _flag_type(field.annotation)
+        help_text = (field.description or name.replace("_", " ")) + ("" if field.default is None else f" [default: {field.default}]")
+        if is_bool:
+            func = click.option(flag + "/--no-" + name.replace("_", "-"), name, default=None, help=help_text)(func)
+        else:
+            func = click.option(flag, name, type=ctype, default=None, help=help_text)(func)
+    return func
+
+
+def collect(file_data: dict, flags: dict) -> dict:
+    from solver.scenario_io import split_list
+
+    data = dict(file_data)
+    for name, value in flags.items():
+        if value is None:
+            continue
+        field = Scenario.model_fields[name]
+        if "list" in str(field.annotation):
+            value = split_list(value)
+        data[name] = value
+    return data
+
+
+def config_rows(front: list[dict]) -> list[dict]:
+    rows = []
+    for i, c in enumerate(front, 1):
+        cost = c["cost_per_hour"]
+        rows.append({
+            "#": i,
+            "option": c["deployment_option"],
+            "gpus": f"{c['gpus']}x {c['gpu']}",
+            "servers": f"{c['servers']}x {c['server']}",
+            "engine": c["engine"],
+            "layout": f"TP{c['tp']} PP{c['pp']} x{c['replicas']}",
+            "cost/h": "unknown" if cost is None else f"{cost:,.2f} {c['currency']}",
+            "tok/s": f"{c['output_tokens_per_s']:,.0f}",
+            "tok/s/user": f"{c['output_tokens_per_s_per_user']:.1f}",
+            "TPOT ms": f"{c['tpot_ms']:.1f}",
+            "TTFT ms": f"{c['ttft_ms']:.0f}",
+            "why": c.get("why", ""),
+        })
+    return rows
+
+
+def plot_front(plan, path: str) -> None:
+    """Cost vs throughput of the front, each point labelled with its configuration."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    front = plan.front
+    fig, ax = plt.subplots(figsize=(9, 5.5))
+    xs = [c["cost_per_hour"] if c["cost_per_hour"] is not None else 0.0 for c in front]
+    ys = [c["output_tokens_per_s"] for c in front]
+    ax.plot(xs, ys, "o-", color="#1f6feb")
+    for c, x, y in zip(front, xs, ys, strict=True):
+        ax.annotate(f"{c['gpus']}x {c['gpu']}\n{c['engine']} TP{c['tp']} x{c['replicas']}", (x, y), fontsize=7,
+                    xytext=(4, 4), textcoords="offset points")
+    sc = plan.scenario
+    ax.set_xlabel(f"cost per hour ({sc.currency})")
+    ax.set_ylabel("output tokens/s (at the scenario's load)")
+    ax.set_title(f"Pareto front: {plan.model.id}, {sc.users} users, {sc.precision.value}, context {sc.context_tokens}")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None} if path.endswith(".png") else None)
+    plt.close(fig)
+
+
+@click.command("solve")
+@click.argument("scenario_file", required=False, type=click.Path(dir_okay=False))
+@scenario_options
+@click.option("--objective", "single", type=click.Choice(["cost", "throughput", "latency"]), default=None,
+              help="Single objective (lexicographic tie-breaks) instead of a front.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml", "csv"]), default="table", show_default=True)
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Draw the labelled front (PNG/SVG).")
+@catalog_option
+def solve_cmd(scenario_file, single, fmt, plot_path, catalog_paths, **fields):
+    """The Pareto-optimal configurations for one scenario (YAML file and/or flags).
+
+    Exit 0 with a front, 3 when nothing fits (the explanation says which requirements conflict and
+    the nearest relaxation), 2 on bad input.
+    """
+    from solver.catalog import load_catalog
+    from solver.errors import EXIT_INFEASIBLE
+    from solver.plan import solve
+    from solver.scenario_io import build_scenario, load_scenario_file
+
+    data = collect(load_scenario_file(scenario_file) if scenario_file else {}, fields)
+    if single:
+        data["objectives"] = [single]
+    sc = build_scenario(data, scenario_file or "scenario flags")
+    plan = solve(sc, load_catalog(catalog_paths))
+    payload = plan.as_dict()
+    if fmt == "json":
+        click.echo(to_json(payload))
+    elif fmt == "yaml":
+        click.echo(to_yaml(payload), nl=False)
+    elif fmt == "csv":
+        flat = [{k: (to_json(v) if isinstance(v, dict | list) else v) for k, v in c.items()} for c in plan.front]
+        click.echo(to_csv(flat), nl=False)
+    elif plan.status == "ok":
+        s = plan.stats
+        emit(config_rows(plan.front), "table",
+             title=f"{plan.model.id}: {len(plan.front)} Pareto-optimal configuration(s) for {', '.join(sc.objectives)} "
+                   f"({s['options']} options evaluated, {s['model_options']} in the CP-SAT model)")
+    if plot_path and plan.front:
+        plot_front(plan, plot_path)
+        click.echo(f"front drawn to {plot_path}", err=True)
+    if plan.status != "ok":
+        e = plan.explanation
+        click.echo(f"infeasible: {e['message']}", err=True)
+        for s in e["suggestions"]:
+            click.echo(f"  nearest relaxation: {s}", err=True)
+        for r in e["reasons"][:6]:
+            click.echo(f"  {r}", err=True)
+        raise SystemExit(EXIT_INFEASIBLE)
+
+
+@click.command("sizing-table")
+@click.option("--precision", "precisions", default="fp16,fp8,fp4", show_default=True, help="Comma-separated precisions.")
+@click.option("--contexts", default="8192,32768,131072", show_default=True, help="Comma-separated context lengths (tokens).")
+@click.option("--sizes", default="8,14,32,70,123,235,405,671", show_default=True, help="Model sizes in billions.")
+@click.option("--rule", type=click.Choice(["guide", "exact"]), default="guide", show_default=True,
+              help="guide: the guide's rule on nominal sizes; exact: catalog models nearest each size, vLLM.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@catalog_option
+def sizing_table_cmd(precisions, contexts, sizes, rule, fmt, catalog_paths):
+    """The guide's lost table: minimum GPUs per model size x context x precision, and the server it fits."""
+    from solver.catalog import load_catalog
+    from solver.scenario_io import split_list
+    from solver.schema.precision import parse_precision
+    from solver.sizing import sizing_rows
+
+    cat = load_catalog(catalog_paths)
+    rows = sizing_rows(cat, [parse_precision(p) for p in split_list(precisions)], [int(c) for c in split_list(contexts)],
+                       [float(s) for s in split_list(sizes)], rule)
+    if fmt == "json":
+        click.echo(to_json(rows))
+    elif fmt == "csv":
+        click.echo(to_csv(rows), nl=False)
+    else:
+        _print_sizing(rows)
+
+
+SERVER_COLOURS = {"1": "green", "4": "cyan", "8": "yellow", "16": "magenta", "multi-server": "red"}
+
+
+def _print_sizing(rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    gpus = [k for k in rows[0] if k not in ("model", "params_b", "precision", "context", "need_gb")]
+    table = Table(title="Minimum GPUs (colour: smallest server that holds them - green 1, cyan 4, yellow 8, magenta 16, red multi-server)")
+    for k in ("model", "precision", "context", "need_gb", *gpus):
+        table.add_column(k, justify="right" if k not in ("model", "precision") else "left")
+    for r in rows:
+        cells = []
+        for g in gpus:
+            n, cls = r[g]["gpus"], r[g]["fits_server"]
+            cells.append(f"[{SERVER_COLOURS[cls]}]{r[g]['label']}[/]" if n is not None else "[red]-[/]")
+        table.add_row(r["model"], r["precision"], str(r["context"]), str(r["need_gb"]), *cells)
+    Console().print(table)

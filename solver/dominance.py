@@ -1,0 +1,73 @@
+"""Exact reduction before the model: drop options that another option dominates on everything.
+
+Option A makes option B redundant when A is at least as good on every quantity a constraint family
+or an objective reads (VRAM excess, users served, servers, stock slack, TPOT, TTFT, per-user speed,
+total throughput, cost): then A is feasible whenever B is and scores at least as well, so B is never
+needed on the front.  Among identical vectors the first option is kept (one configuration per
+objective vector).  CP-SAT's presolve finds the same dominations ('domination: in exactly one') but
+on every solve of the Pareto loop; doing it once here keeps each solve small.
+"""
+
+from __future__ import annotations
+
+from solver.candidates import Option
+from solver.families import (
+    capacity,
+    cost_int,
+    needs_price,
+    per_user_int,
+    tpot_int,
+    tput_int,
+    ttft_int,
+    vram_excess_int,
+)
+from solver.schema.scenario import Scenario
+
+BIG = 10**15
+
+
+def metric_rows(options: list[Option], sc: Scenario) -> list[list[int]]:
+    """One row per option, every column 'smaller is better'."""
+    lat_tpot = "latency" in sc.objectives and sc.latency_metric == "tpot"
+    lat_ttft = "latency" in sc.objectives and sc.latency_metric == "ttft"
+    rows = []
+    for o in options:
+        st = o.shape.server.stock
+        r = [vram_excess_int(o), -capacity(o), o.servers, -(st - o.servers) if st is not None else -BIG]
+        if sc.max_tpot_ms is not None or lat_tpot:
+            r.append(tpot_int(o))
+        if sc.max_ttft_ms is not None or lat_ttft:
+            r.append(ttft_int(o))
+        if sc.min_tokens_per_s_per_user is not None:
+            r.append(-per_user_int(o))
+        if sc.min_total_tokens_per_s is not None or "throughput" in sc.objectives:
+            r.append(-tput_int(o))
+        if needs_price(sc):
+            c = cost_int(o, sc.cost_unit)
+            r.append(BIG if c is None else c)
+            if sc.cost_unit != "per_hour" and sc.budget_per_hour is not None:
+                c = cost_int(o, "per_hour")
+                r.append(BIG if c is None else c)
+        rows.append(r)
+    return rows
+
+
+def prune_dominated(options: list[Option], sc: Scenario) -> list[Option]:
+    """Skyline in lexicographic order: a dominator sorts before what it dominates, so each option
+    is compared only with the options kept so far."""
+    import numpy as np
+
+    n = len(options)
+    if n < 2:
+        return list(options)
+    m = np.array(metric_rows(options, sc), dtype=np.int64)
+    order = np.lexsort(m.T[::-1])  # lexicographic by column 0, then 1, ...; stable for equal rows
+    kept: list[int] = []
+    kept_rows = np.empty((0, m.shape[1]), dtype=np.int64)
+    for i in order:
+        row = m[i]
+        if kept and (kept_rows <= row).all(axis=1).any():
+            continue  # an earlier kept option is at least as good everywhere (equal rows: first kept)
+        kept.append(int(i))
+        kept_rows = np.vstack([kept_rows, row])
+    return [options[i] for i in sorted(kept)]

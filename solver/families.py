@@ -1,0 +1,349 @@
+"""Constraint families of the planner, one class each.
+
+Every family states its rule twice, on purpose: `violation(option)` in plain Python (the
+specification, used by the validator and the brute-force oracle, no ortools) and `add(...)` as
+linear CP-SAT constraints over the model's variables, enforced by the family's literal so that an
+infeasible scenario can be explained by the families in conflict.  Both use the same scaled
+integers (solver.scaling), so they agree exactly at the boundaries.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from solver.candidates import Option, Shape
+from solver.scaling import COST_SCALE, LAT_SCALE, MEM_SCALE, TPUT_SCALE, iround
+from solver.schema.scenario import Scenario
+
+if TYPE_CHECKING:  # pragma: no cover
+    from solver.cpsat_model import PlanVars
+
+
+# ------------------------------------------------------------------------------- integer metrics
+def price_int(shape: Shape) -> int | None:
+    return None if shape.price_per_hour is None else iround(shape.price_per_hour * COST_SCALE)
+
+
+def cost_int(o: Option, unit: str = "per_hour") -> int | None:
+    """Scaled cost; per hour and per month from the per-server price x servers."""
+    p = price_int(o.shape)
+    if p is None:
+        return None
+    if unit == "per_hour":
+        return p * o.servers
+    if unit == "per_month":
+        from solver.scaling import HOURS_PER_MONTH
+
+        return p * o.servers * HOURS_PER_MONTH
+    c = o.cost("per_million_tokens")
+    return iround(c * COST_SCALE) if c is not None and math.isfinite(c) else None
+
+
+def tput_int(o: Option) -> int:
+    return iround(o.total_tokens_per_s * TPUT_SCALE)
+
+
+def tpot_int(o: Option) -> int:
+    return iround(o.perf.tpot_ms * LAT_SCALE)
+
+
+def ttft_int(o: Option) -> int:
+    return iround(o.perf.ttft_ms * LAT_SCALE)
+
+
+def per_user_int(o: Option) -> int:
+    return iround(o.perf.per_user_tokens_per_s * TPUT_SCALE)
+
+
+def vram_excess_int(o: Option) -> int:
+    """MiB by which the KV of the replica's users exceeds the engine's KV pool (<= 0: fits)."""
+    return math.ceil((o.kv_need_gib - o.shape.kv_pool_gib) * MEM_SCALE - 1e-9)
+
+
+def capacity(o: Option) -> int:
+    """Users the deployment serves at once: an engine serving P requests at a time carries at most P."""
+    p = o.shape.engine.max_parallel_requests
+    return o.replicas * (min(o.users_per_replica, p) if p else o.users_per_replica)
+
+
+def needs_price(sc: Scenario) -> bool:
+    return "cost" in sc.objectives or sc.budget_per_hour is not None
+
+
+# ------------------------------------------------------------------------------------ families
+@dataclass(frozen=True)
+class Family:
+    name: str
+    label: str
+
+    def active(self, sc: Scenario) -> bool:
+        return True
+
+    def violation(self, o: Option, sc: Scenario) -> str | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def add(self, v: PlanVars, sc: Scenario, lit: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # helpers for families that forbid whole shapes
+    def _forbid_shapes(self, v: PlanVars, lit: Any, bad: list[int]) -> None:
+        if bad:
+            v.model.Add(sum(v.y[k] for k in bad) == 0).OnlyEnforceIf(lit)
+
+
+class ShapeFamily(Family):
+    """A family whose rule reads only the shape (GPU, server, engine, layout), not the load."""
+
+    def shape_violation(self, s: Shape, sc: Scenario) -> str | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def violation(self, o, sc):
+        return self.shape_violation(o.shape, sc)
+
+
+class PrecisionSupport(ShapeFamily):
+    def active(self, sc):
+        return not sc.allow_fallback_precision
+
+    def shape_violation(self, s, sc):
+        if s.precision_path == "fallback" and not sc.allow_fallback_precision:
+            return s.precision_note or f"{sc.precision.value} runs only through a fallback on {s.gpu.id}"
+        return None
+
+    def add(self, v, sc, lit):
+        self._forbid_shapes(v, lit, [k for k, s in enumerate(v.shapes) if s.precision_path == "fallback"])
+
+
+class EngineFeatures(ShapeFamily):
+    def active(self, sc):
+        return bool(sc.features)
+
+    def shape_violation(self, s, sc):
+        return s.feature_problem if sc.features else None
+
+    def add(self, v, sc, lit):
+        self._forbid_shapes(v, lit, [k for k, s in enumerate(v.shapes) if s.feature_problem])
+
+
+class VramFit(Family):
+    def violation(self, o, sc):
+        if vram_excess_int(o) > 0:
+            return (f"{o.users_per_replica} users per replica need {o.kv_need_gib:.1f} GiB of KV per GPU; "
+                    f"the pool holds {o.shape.kv_pool_gib:.1f} GiB")
+        return None
+
+    def add(self, v, sc, lit):
+        v.model.Add(sum(vram_excess_int(o) * v.z[i] for i, o in enumerate(v.options)) <= 0).OnlyEnforceIf(lit)
+
+
+class MultiServer(ShapeFamily):
+    def active(self, sc):
+        return not sc.allow_multi_server
+
+    def shape_violation(self, s, sc):
+        if s.spans_servers and not sc.allow_multi_server:
+            return f"one replica spans {s.servers_per_replica} servers (multi-server not allowed)"
+        return None
+
+    def add(self, v, sc, lit):
+        self._forbid_shapes(v, lit, [k for k, s in enumerate(v.shapes) if s.spans_servers])
+
+
+class UsersServed(Family):
+    def violation(self, o, sc):
+        if capacity(o) < sc.peak_users:
+            return f"serves {capacity(o)} users at once, fewer than {sc.peak_users}"
+        return None
+
+    def add(self, v, sc, lit):
+        v.model.Add(sum(capacity(o) * v.z[i] for i, o in enumerate(v.options)) >= sc.peak_users).OnlyEnforceIf(lit)
+
+
+class TpotTarget(Family):
+    def active(self, sc):
+        return sc.max_tpot_ms is not None
+
+    def limit(self, sc) -> int:
+        return math.floor(sc.max_tpot_ms * LAT_SCALE + 1e-9)
+
+    def violation(self, o, sc):
+        if sc.max_tpot_ms is not None and tpot_int(o) > self.limit(sc):
+            return f"TPOT {o.perf.tpot_ms:.1f} ms exceeds {sc.max_tpot_ms:g} ms"
+        return None
+
+    def add(self, v, sc, lit):
+        v.model.Add(sum(tpot_int(o) * v.z[i] for i, o in enumerate(v.options)) <= self.limit(sc)).OnlyEnforceIf(lit)
+
+
+class PerUserSpeed(Family):
+    def active(self, sc):
+        return sc.min_tokens_per_s_per_user is not None
+
+    def limit(self, sc) -> int:
+        return math.ceil(sc.min_tokens_per_s_per_user * TPUT_SCALE - 1e-9)
+
+    def violation(self, o, sc):
+        if sc.min_tokens_per_s_per_user is not None and per_user_int(o) < self.limit(sc):
+            return f"{o.perf.per_user_tokens_per_s:.1f} tokens/s per user is below {sc.min_tokens_per_s_per_user:g}"
+        return None
+
+    def add(self, v, sc, lit):
+        v.model.Add(sum(per_user_int(o) * v.z[i] for i, o in enumerate(v.options)) >= self.limit(sc)).OnlyEnforceIf(lit)
+
+
+class TtftTarget(Family):
+    def active(self, sc):
+        return sc.max_ttft_ms is not None
+
+    def limit(self, sc) -> int:
+        return math.floor(sc.max_ttft_ms * LAT_SCALE + 1e-9)
+
+    def violation(self, o, sc):
+        if sc.max_ttft_ms is not None and ttft_int(o) > self.limit(sc):
+            return f"TTFT {o.perf.ttft_ms:.0f} ms exceeds {sc.max_ttft_ms:g} ms"
+        return None
+
+    def add(self, v, sc, lit):
+        v.model.Add(sum(ttft_int(o) * v.z[i] for i, o in enumerate(v.options)) <= self.limit(sc)).OnlyEnforceIf(lit)
+
+
+class TotalThroughput(Family):
+    def active(self, sc):
+        return sc.min_total_tokens_per_s is not None
+
+    def limit(self, sc) -> int:
+        return math.ceil(sc.min_total_tokens_per_s * TPUT_SCALE - 1e-9)
+
+    def violation(self, o, sc):
+        if sc.min_total_tokens_per_s is not None and tput_int(o) < self.limit(sc):
+            return f"{o.total_tokens_per_s:.0f} output tokens/s is below {sc.min_total_tokens_per_s:g}"
+        return None
+
+    def add(self, v, sc, lit):
+        v.model.Add(sum(tput_int(o) * v.z[i] for i, o in enumerate(v.options)) >= self.limit(sc)).OnlyEnforceIf(lit)
+
+
+class PriceKnown(ShapeFamily):
+    def active(self, sc):
+        return needs_price(sc)
+
+    def shape_violation(self, s, sc):
+        if needs_price(sc) and s.price_per_hour is None:
+            return f"{s.server.id} has no {sc.currency} price in the catalog (add one with an overlay)"
+        return None
+
+    def add(self, v, sc, lit):
+        self._forbid_shapes(v, lit, [k for k, s in enumerate(v.shapes) if s.price_per_hour is None])
+
+
+class Budget(Family):
+    def active(self, sc):
+        return sc.budget_per_hour is not None
+
+    def limit(self, sc) -> int:
+        return math.floor(sc.budget_per_hour * COST_SCALE + 1e-9)
+
+    def violation(self, o, sc):
+        if sc.budget_per_hour is None:
+            return None
+        c = cost_int(o)
+        if c is None:
+            return f"{o.shape.server.id} has no {sc.currency} price, so the budget cannot be checked"
+        if c > self.limit(sc):
+            return f"costs {o.cost_per_hour:.2f} {sc.currency}/h, above the budget of {sc.budget_per_hour:g}"
+        return None
+
+    def add(self, v, sc, lit):
+        priced = [k for k, s in enumerate(v.shapes) if s.price_per_hour is not None]
+        v.model.Add(sum(price_int(v.shapes[k]) * v.S[k] for k in priced) <= self.limit(sc)).OnlyEnforceIf(lit)
+        self._forbid_shapes(v, lit, [k for k, s in enumerate(v.shapes) if s.price_per_hour is None])
+
+
+class AllowedHardware(ShapeFamily):
+    def active(self, sc):
+        return any(x is not None for x in (sc.allowed_vendors, sc.allowed_providers, sc.allowed_gpus, sc.allowed_servers))
+
+    @staticmethod
+    def shape_problem(s: Shape, sc: Scenario) -> str | None:
+        if sc.allowed_vendors is not None and s.gpu.vendor not in {x.lower() for x in sc.allowed_vendors}:
+            return f"vendor {s.gpu.vendor} not allowed"
+        if sc.allowed_providers is not None and s.server.provider not in {x.lower() for x in sc.allowed_providers}:
+            return f"provider {s.server.provider} not allowed"
+        if sc.allowed_gpus is not None and s.gpu.id not in sc.allowed_gpus:
+            return f"GPU {s.gpu.id} not allowed"
+        if sc.allowed_servers is not None and s.server.id not in sc.allowed_servers:
+            return f"server {s.server.id} not allowed"
+        return None
+
+    def shape_violation(self, s, sc):
+        return self.shape_problem(s, sc)
+
+    def add(self, v, sc, lit):
+        self._forbid_shapes(v, lit, [k for k, s in enumerate(v.shapes) if self.shape_problem(s, sc)])
+
+
+class MaxServers(Family):
+    def violation(self, o, sc):
+        if o.servers > sc.max_servers:
+            return f"needs {o.servers} servers, more than the maximum of {sc.max_servers}"
+        return None
+
+    def add(self, v, sc, lit):
+        v.model.Add(sum(v.S) <= sc.max_servers).OnlyEnforceIf(lit)
+
+
+class Stock(Family):
+    def active(self, sc):
+        return True
+
+    def violation(self, o, sc):
+        st = o.shape.server.stock
+        if st is not None and o.servers > st:
+            return f"needs {o.servers} x {o.shape.server.id}; only {st} in stock"
+        return None
+
+    def add(self, v, sc, lit):
+        for k, s in enumerate(v.shapes):
+            if s.server.stock is not None:
+                v.model.Add(v.S[k] <= s.server.stock).OnlyEnforceIf(lit)
+
+
+FAMILIES: tuple[Family, ...] = (
+    PrecisionSupport("precision_support", "precision support"),
+    EngineFeatures("engine_features", "engine x hardware features"),
+    VramFit("vram_fit", "VRAM fit (weights + KV of the users per replica)"),
+    MultiServer("multi_server", "replica inside one server"),
+    UsersServed("users_served", "users served (concurrent users x peak factor)"),
+    TpotTarget("tpot_target", "time per output token target"),
+    PerUserSpeed("per_user_speed", "tokens/s per user target"),
+    TtftTarget("ttft_target", "time to first token target"),
+    TotalThroughput("total_throughput", "total tokens/s target"),
+    PriceKnown("price_known", "price known in the scenario's currency"),
+    Budget("budget", "budget cap"),
+    AllowedHardware("allowed_hardware", "allowed vendors, providers, GPUs, servers"),
+    MaxServers("max_servers", "maximum servers"),
+    Stock("stock", "servers in stock"),
+)
+
+
+def violations(o: Option, sc: Scenario) -> list[tuple[str, str]]:
+    """(family name, reason) for every family the option breaks."""
+    out = []
+    for f in FAMILIES:
+        if f.active(sc):
+            why = f.violation(o, sc)
+            if why:
+                out.append((f.name, why))
+    return out
+
+
+def shape_problem(s: Shape, sc: Scenario) -> str | None:
+    """The first shape-level family the shape breaks, as 'family: reason'."""
+    for f in FAMILIES:
+        if isinstance(f, ShapeFamily) and f.active(sc):
+            why = f.shape_violation(s, sc)
+            if why:
+                return f"{f.name}: {why}"
+    return None

@@ -1,0 +1,55 @@
+"""Scenarios from YAML files and from command-line flags that mirror the Scenario fields."""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from solver.errors import ScenarioError, suggestion
+from solver.schema.scenario import Scenario
+
+LIST_FIELDS = {name for name, f in Scenario.model_fields.items() if typing.get_origin(f.annotation) in (list,)
+               or "list" in str(f.annotation)}
+
+
+def format_validation(err: ValidationError, where: str) -> str:
+    lines = []
+    fields = list(Scenario.model_fields)
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "(scenario)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{where}: unknown field '{loc}'.{suggestion(str(e['loc'][-1]), fields)}")
+        else:
+            got = "" if e["type"] == "missing" else f" (got {e.get('input')!r})"
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"{where}: {loc}: {msg}{got}")
+    return "\n".join(lines)
+
+
+def build_scenario(data: dict[str, Any], where: str = "scenario") -> Scenario:
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(format_validation(e, where)) from None
+
+
+def load_scenario_file(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8-sig"))
+    except OSError as e:
+        raise ScenarioError(f"{p}: cannot read: {e.strerror}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise ScenarioError(f"{p}{f':{mark.line + 1}' if mark else ''}: not valid YAML: {getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{p}: a scenario file is a mapping of fields ({', '.join(list(Scenario.model_fields)[:6])}, ...)")
+    return data
+
+
+def split_list(value: str) -> list[str]:
+    return [x.strip() for x in str(value).split(",") if x.strip()]
