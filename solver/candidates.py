@@ -151,8 +151,7 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
 
     engines = list(catalog.engines.values()) if scenario.engine == "any" else [catalog.engine(scenario.engine)]
     peak = scenario.peak_users
-    I, O = scenario.prompt_tokens, scenario.output_tokens
-    seq, ctx = I + O, scenario.context_tokens
+    seq, ctx = scenario.prompt_tokens + scenario.output_tokens, scenario.context_tokens
     kv = scenario.kv
     cands = Candidates(model=model, shapes=[], options=[], peak_users=peak)
     rej = cands.rejections
