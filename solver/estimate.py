@@ -157,8 +157,7 @@ def estimate(
         return Estimate(**base, precision_path=path, fits=False, reason=reason, memory=None, perf=None,
                         factors=factors, calibrated=exact, notes=notes)
 
-    for verdict in (engine_runs(engine, gpu), parallelism_ok(engine, model, tp, pp, servers > 1),
-                    kv_precision_ok(engine, gpu, kv_precision)):
+    for verdict in (engine_runs(engine, gpu), parallelism_ok(engine, model, tp, pp, servers > 1)):
         if not verdict.ok:
             return reject(verdict.reason)
     if servers > 1 and server.network is None:
@@ -166,6 +165,9 @@ def estimate(
     path, why = precision_path(engine, gpu, precision)
     if path == "unsupported":
         return reject(why)
+    verdict = kv_precision_ok(engine, gpu, kv_precision)
+    if not verdict.ok:
+        return reject(verdict.reason)
     if why:
         notes.append(why)
     seq = input_len + output_len

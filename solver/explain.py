@@ -80,6 +80,24 @@ def _relaxation(cands: Candidates, sc: Scenario, family: str) -> str | None:
     return None
 
 
+def _allowed_rejections(cands: Candidates, sc: Scenario, catalog: Catalog) -> list[str]:
+    """Why the hardware the user allowed was rejected before the model (engine, precision, memory)."""
+    from solver.families import AllowedHardware
+
+    if not AllowedHardware("allowed_hardware", "").active(sc):
+        return []
+    allowed_servers = set()
+    for s in catalog.servers.values():
+        g = catalog.gpus[s.gpu]
+        ok = (sc.allowed_gpus is None or g.id in sc.allowed_gpus) and (sc.allowed_servers is None or s.id in sc.allowed_servers) \
+            and (sc.allowed_vendors is None or g.vendor in {v.lower() for v in sc.allowed_vendors}) \
+            and (sc.allowed_providers is None or s.provider in {p.lower() for p in sc.allowed_providers})
+        if ok:
+            allowed_servers.add(s.id)
+    counts = Counter(reason for desc, reason in cands.rejections if desc.split(" / ")[0] in allowed_servers)
+    return [f"allowed hardware: {r} ({n}x)" for r, n in counts.most_common(5)]
+
+
 def _precision_alternatives(sc: Scenario, catalog: Catalog, model: LlmModel) -> list[str]:
     """Lower precisions under which configurations exist ('fits with FP8')."""
     out = []
@@ -99,11 +117,12 @@ def explain(cands: Candidates, sc: Scenario, catalog: Catalog, model: LlmModel) 
     result: dict = {"conflict": [], "reasons": [], "suggestions": []}
     if not cands.options:
         counts = Counter(reason for _, reason in cands.rejections)
-        result["reasons"] = [f"{n} candidate(s): {r}" for r, n in counts.most_common(6)]
+        result["reasons"] = _allowed_rejections(cands, sc, catalog) + [f"{n} candidate(s): {r}" for r, n in counts.most_common(6)]
         result["conflict"] = ["no candidate survives the local checks (engine x hardware, precision, parallelism, memory)"]
     else:
         core = _core(cands, sc)
         result["conflict"] = [LABELS[n] for n in core]
+
         for n in core:
             r = _relaxation(cands, sc, n)
             if r:
@@ -111,6 +130,8 @@ def explain(cands: Candidates, sc: Scenario, catalog: Catalog, model: LlmModel) 
         # reasons per family over all options, for the user's overview
         per_family = Counter(n for o in cands.options for n, _ in violations(o, sc))
         result["reasons"] = [f"{LABELS[n]}: breaks {k} of {len(cands.options)} options" for n, k in per_family.most_common()]
+        if "allowed_hardware" in core:
+            result["reasons"] = _allowed_rejections(cands, sc, catalog) + result["reasons"]
     if any(k in " ".join(result["reasons"] + result["conflict"]) for k in ("does not fit", "KV", "VRAM", "weights", "memory")):
         result["suggestions"] += _precision_alternatives(sc, catalog, model)
     head = "; ".join(result["conflict"]) or "no configuration satisfies the scenario"

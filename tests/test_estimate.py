@@ -1,0 +1,108 @@
+"""The speed model's physics and the `gpuplan estimate` contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from solver.estimate import estimate
+from solver.schema.precision import Precision as P
+
+CONTRACT = {"fits", "max_concurrency", "memory_gib", "ttft_ms", "tpot_ms", "output_tokens_per_s",
+            "output_tokens_per_s_per_gpu", "output_tokens_per_s_per_user", "bound", "range"}
+
+
+def est(cat, model="llama-3.1-70b", gpu="h100-sxm", engine="vllm", p=P.fp8, tp=4, pp=1, i=1024, o=256, c=16, kv=P.bf16, **kw):
+    return estimate(cat, cat.model(model), cat.gpu(gpu), cat.engine(engine), p, kv, tp, pp, i, o, c, **kw)
+
+
+def test_more_users_slow_each_user_but_raise_throughput(catalog):
+    a, b = est(catalog, c=4).perf, est(catalog, c=64).perf
+    assert b.tpot_ms > a.tpot_ms and b.ttft_ms > a.ttft_ms
+    assert b.output_tokens_per_s > a.output_tokens_per_s
+
+
+def test_tensor_parallel_cuts_tpot_at_low_load(catalog):
+    assert est(catalog, tp=8, c=1).perf.tpot_ms < est(catalog, tp=2, c=1).perf.tpot_ms
+
+
+def test_faster_memory_decodes_faster(catalog):
+    assert est(catalog, gpu="h200-sxm", tp=2, c=8).perf.tpot_ms < est(catalog, gpu="h100-sxm", tp=2, c=8).perf.tpot_ms
+
+
+def test_fp8_on_ampere_is_a_fallback(catalog):
+    e = est(catalog, gpu="a100-sxm4-80gb", tp=2)
+    assert e.precision_path == "fallback" and any("fallback" in n for n in e.notes)
+    assert est(catalog, gpu="h100-sxm", tp=2).precision_path == "native"
+
+
+def test_unsupported_precision_is_an_answer(catalog):
+    e = est(catalog, gpu="v100s", engine="vllm", p=P.fp8, tp=8)
+    assert not e.fits and "fp8" in e.reason and e.perf is None
+
+
+def test_ollama_queues_beyond_one_request(catalog):
+    one = est(catalog, model="llama-3.1-8b", gpu="l40s", engine="ollama", p=P.int4, tp=1, c=1, kv=P.fp16)
+    many = est(catalog, model="llama-3.1-8b", gpu="l40s", engine="ollama", p=P.int4, tp=1, c=8, kv=P.fp16)
+    assert many.perf.tpot_ms == pytest.approx(one.perf.tpot_ms)  # one request decodes at a time
+    assert many.perf.ttft_ms > 5 * one.perf.ttft_ms  # the others wait in the queue
+    assert many.perf.output_tokens_per_s == pytest.approx(one.perf.output_tokens_per_s, rel=0.05)
+
+
+def test_moe_reads_only_touched_experts_at_batch_one(catalog):
+    from solver.memory import weight_bytes
+    from solver.perf import decode_weight_bytes
+
+    m = catalog.model("qwen3-235b-a22b")
+    assert decode_weight_bytes(m, P.fp8, 1) < 0.2 * weight_bytes(m, P.fp8)
+    assert decode_weight_bytes(m, P.fp8, 4096) == pytest.approx(weight_bytes(m, P.fp8), rel=1e-3)
+
+
+def test_band_is_wider_where_uncalibrated(catalog):
+    hopper = est(catalog, gpu="h100-sxm").as_dict()
+    ampere = est(catalog, gpu="a100-sxm4-80gb", p=P.bf16).as_dict()
+    assert hopper["calibration"]["band"] == "measured"
+    assert ampere["calibration"]["band"].startswith("extrapolated")
+    width = lambda d: d["range"]["tpot_ms"][1] / d["range"]["tpot_ms"][0]  # noqa: E731
+    assert width(ampere) > width(hopper)
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "solver.cli.main", *args], capture_output=True, text=True)
+
+
+def test_cli_json_contract():
+    r = run("estimate", "--model", "meta-llama/Llama-3.1-70B", "--gpu", "h100-sxm", "--tp", "4", "--precision", "fp8",
+            "--engine", "vllm", "--input-len", "1024", "--output-len", "256", "--concurrency", "16", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert set(d) >= CONTRACT
+    assert set(d["memory_gib"]) >= {"weights", "kv_cache", "activations", "overhead", "total", "available"}
+    assert set(d["range"]) == {"ttft_ms", "tpot_ms", "output_tokens_per_s"}
+    lo, hi = d["range"]["tpot_ms"]
+    assert lo <= d["tpot_ms"] <= hi
+
+
+def test_cli_not_fitting_is_exit_0():
+    r = run("estimate", "--model", "llama-3.1-405b", "--gpu", "l4", "--tp", "1", "--json")
+    assert r.returncode == 0
+    d = json.loads(r.stdout)
+    assert d["fits"] is False and d["reason"]
+
+
+@pytest.mark.parametrize("args", [["--gpu", "h100-sxx"], ["--precision", "fp7"], ["--tp", "0"]])
+def test_cli_invalid_arguments_exit_2(args):
+    base = ["estimate", "--model", "llama-3.1-8b", "--gpu", "h100-sxm"]
+    r = run(*base, *args)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_cli_memory_guide_example():
+    r = run("memory", "--model", "llama-3.3-70b", "--context", "128000", "--precision", "fp8", "--rule", "guide", "--json")
+    d = json.loads(r.stdout)
+    assert (d["weights_gb"], d["context_gb"], d["total_gb"]) == (70.0, 62.5, 132.5)
+    h100 = next(g for g in d["gpus"] if g["gpu"] == "h100-sxm-80gb")
+    assert h100["min_gpus"] == 2

@@ -1,0 +1,91 @@
+"""Memory model: KV formulas per architecture, sharding, engine memory rules, and the guide's rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from solver.memory import (
+    GIB,
+    guide_total_gb,
+    kv_bytes_per_sequence,
+    kv_bytes_per_token,
+    kv_share_per_gpu,
+    plan_memory,
+    weight_bytes,
+)
+from solver.schema.precision import Precision as P
+
+
+def test_kv_bytes_per_token_equals_architecture_formula_for_every_model(catalog):
+    for m in catalog.models.values():
+        if m.mla is not None:
+            expected = (m.mla.kv_lora_rank + m.mla.qk_rope_head_dim) * m.layers * 2
+        else:
+            expected = 2 * m.global_layers * m.kv_heads * m.head_dim * 2
+        assert kv_bytes_per_token(m, "bf16") == expected == m.kv_bytes_per_token_bf16, m.id
+
+
+def test_fp8_kv_halves_it(catalog):
+    m = catalog.model("llama-3.1-8b")
+    assert kv_bytes_per_token(m, P.fp8) * 2 == kv_bytes_per_token(m, P.bf16)
+
+
+def test_sliding_window_layers_are_capped(catalog):
+    m = catalog.model("gemma-3-27b")
+    w = m.sliding_window.window_tokens
+    short = kv_bytes_per_sequence(m, P.bf16, w)
+    long = kv_bytes_per_sequence(m, P.bf16, 8 * w)
+    glob = kv_bytes_per_token(m, P.bf16)
+    assert long - short == pytest.approx(glob * 7 * w)  # only global layers keep growing
+
+
+def test_kv_heads_replicated_when_fewer_than_tp(catalog):
+    m = catalog.model("llama-3.1-8b")  # 8 KV heads
+    assert kv_share_per_gpu(m, 8, 1) == pytest.approx(1 / 8)
+    assert kv_share_per_gpu(m, 16, 1) == pytest.approx(1 / 8)  # 1 head per GPU, replicated twice
+    mla = catalog.model("deepseek-v3")
+    assert kv_share_per_gpu(mla, 8, 1) == 1.0  # latent replicated on every TP rank
+    assert kv_share_per_gpu(mla, 8, 2) == 0.5
+
+
+def test_weights_scale_with_precision_and_keep_embeddings_16bit(catalog):
+    m = catalog.model("llama-3.1-8b")
+    bf16, fp8 = weight_bytes(m, P.bf16), weight_bytes(m, P.fp8)
+    assert bf16 == pytest.approx(2 * m.params_total)
+    embed = (m.embedding_params + m.lm_head_params) * 2
+    assert fp8 == pytest.approx((m.params_total - m.embedding_params - m.lm_head_params) * (1 + 4 / 16384) + embed)
+
+
+def test_guide_rule_reproduces_the_worked_example():
+    weights, context = guide_total_gb(70, P.fp8, 128_000)
+    assert (weights, context) == (70.0, 62.5)
+
+
+def test_engine_memory_rules_differ(catalog):
+    m, g = catalog.model("llama-3.1-8b"), catalog.gpu("h100-sxm")
+    vllm = plan_memory(m, g, catalog.engine("vllm"), P.bf16, P.bf16, 1, 1, 1, 2048, 2048)
+    trt = plan_memory(m, g, catalog.engine("tensorrt-llm"), P.bf16, P.bf16, 1, 1, 1, 2048, 2048)
+    free = g.memory_gib_usable - vllm.weights_gib - vllm.activations_gib - trt.overhead_gib
+    assert vllm.kv_pool_gib == pytest.approx(0.9 * g.memory_gib_usable - vllm.weights_gib - vllm.activations_gib - vllm.overhead_gib)
+    assert trt.kv_pool_gib == pytest.approx(0.9 * free)
+
+
+def test_does_not_fit_gives_reason_and_zero_concurrency(catalog):
+    m, g = catalog.model("llama-3.1-70b"), catalog.gpu("l4")
+    plan = plan_memory(m, g, catalog.engine("vllm"), P.bf16, P.bf16, 1, 1, 1, 1024, 1024)
+    assert not plan.fits and plan.max_concurrency == 0 and "weights" in plan.reason
+
+
+def test_ollama_holds_one_sequence(catalog):
+    m, g = catalog.model("llama-3.1-8b"), catalog.gpu("l40s")
+    plan = plan_memory(m, g, catalog.engine("ollama"), P.int4, P.fp16, 1, 1, 50, 2048, 8192)
+    assert plan.max_concurrency == 1 and plan.fits
+    assert plan.kv_cache_gib == pytest.approx(plan.kv_per_sequence_gib)
+
+
+def test_weights_per_gpu_shard_over_tp_pp(catalog):
+    m, g = catalog.model("llama-3.1-70b"), catalog.gpu("h100-sxm")
+    one = plan_memory(m, g, catalog.engine("vllm"), P.fp8, P.bf16, 2, 1, 1, 1024, 1024).weights_gib
+    four = plan_memory(m, g, catalog.engine("vllm"), P.fp8, P.bf16, 2, 2, 1, 1024, 1024).weights_gib
+    assert four == pytest.approx(one / 2)
+    assert one == pytest.approx(weight_bytes(m, P.fp8) / 2 / GIB)
