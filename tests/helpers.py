@@ -1,0 +1,18 @@
+"""Test helpers: sub-catalogs built from the real one (no mocks)."""
+
+from __future__ import annotations
+
+from solver.catalog import Catalog
+from solver.plan import Plan, solve
+from solver.schema.scenario import Scenario
+
+
+def sub_catalog(base: Catalog, servers: list[str], engines: list[str] | None = None, updates: dict | None = None) -> Catalog:
+    updates = updates or {}
+    srv = [base.servers[s].model_copy(update=updates.get(s, {})) for s in servers]
+    eng = [base.engines[e] for e in (engines or list(base.engines))]
+    return Catalog(list(base.gpus.values()), srv, eng, list(base.models.values()), list(base.calibration.values()), base.files)
+
+
+def plan(catalog: Catalog, base: dict | None = None, **fields) -> Plan:
+    return solve(Scenario(**{**(base or {}), **fields}), catalog)
