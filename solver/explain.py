@@ -22,8 +22,13 @@ LABELS = {f.name: f.label for f in FAMILIES}
 
 def _core(cands: Candidates, sc: Scenario) -> list[str]:
     from solver.cpsat_model import PlanModel
+    from solver.dominance import prune_dominated
 
-    pm = PlanModel(cands.shapes, cands.options, sc, explain=True)
+    # exact reduction: an option no better than another on every constraint (shape-level ones
+    # included as 0/1 columns) cannot change which families conflict
+    options = prune_dominated(cands.options, sc, shape_flags=True)
+    used = {id(o.shape) for o in options}
+    pm = PlanModel([s for s in cands.shapes if id(s) in used], options, sc, explain=True)
     solver = pm.solver()
     status = solver.Solve(pm.model)
     if status != pm.cp.INFEASIBLE:
@@ -106,7 +111,7 @@ def _precision_alternatives(sc: Scenario, catalog: Catalog, model: LlmModel) -> 
         if p == sc.precision:
             continue
         alt = sc.model_copy(update={"precision": p, "kv_precision": sc.kv_precision})
-        c = enumerate_candidates(alt, catalog, model)
+        c = enumerate_candidates(alt, catalog, model, presolve=True)
         if any(not violations(o, alt) for o in c.options):
             out.append(f"fits with {p.value.upper()} weights")
             break

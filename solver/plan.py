@@ -215,6 +215,7 @@ def solve(scenario: Scenario, catalog: Catalog, validate: bool = True) -> Plan:
         from solver.explain import explain
 
         expl = explain(enumerate_candidates(sc, catalog, model), sc, catalog, model)
+        stats["explanation_ms"] = round(1e3 * (time.perf_counter() - t2), 1)
         return Plan(sc, model, known, "infeasible", [], [], expl, stats)
     opts = sorted((options[i] for i in chosen), key=lambda o: _sort_key(o, sc))
     front = [config_dict(o, sc) for o in opts]

@@ -29,7 +29,7 @@ def main() -> None:
         front = [{"cost_per_hour": c["cost_per_hour"], "output_tokens_per_s": c["output_tokens_per_s"],
                   "tpot_ms": c["tpot_ms"], "ttft_ms": c["ttft_ms"], "config": f"{c['servers']}x {c['server']} {c['engine']} TP{c['tp']} PP{c['pp']} x{c['replicas']}"}
                  for c in plan.front]
-        head = text.split("\nexpect:")[0].rstrip() + "\n"
+        head = text.split("\nexpect:")[0].split("# expected values pinned")[0].rstrip() + "\n"
         body = yaml.safe_dump({"expect": {"status": plan.status, "front": front}}, sort_keys=False, width=200)
         path.write_text(head + "# expected values pinned by tools/pin_goldens.py\n" + body)
         print(f"{path.name}: {plan.status}, {len(front)} configurations")
