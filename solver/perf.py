@@ -248,7 +248,7 @@ def predict(
         # fixed point rho = batch * t_prefill_compute / cycle(rho); the right side decreases in rho: bisection
         lo, hi = 0.0, MAX_RHO
         if batch > 1:
-            while hi - lo > 1e-6:  # ~20 halvings
+            for _ in range(34):  # fixed count: 2^-34 precision, smooth in the factors (least-squares fits)
                 mid = (lo + hi) / 2
                 tp_, tf_ = state(mid)
                 if batch * t_p_compute / (tf_ + max(output_len - 1, 0) * tp_) > mid:
