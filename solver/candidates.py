@@ -19,6 +19,7 @@ from solver.compat import engine_runs, features_ok, kv_precision_ok, parallelism
 from solver.estimate import estimate
 from solver.memory import plan_memory
 from solver.perf import Perf, fabric_of, predict
+from solver.pricing import hourly_price
 from solver.scaling import HOURS_PER_MONTH
 from solver.schema.engine import Engine
 from solver.schema.hardware import Gpu, Server
@@ -172,7 +173,7 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
                 rej.append((head, v.reason))
                 continue
             feat = features_ok(engine, gpu, scenario.features)
-            price = server.price.amount_per_hour if server.price and server.price.currency == scenario.currency else None
+            price = hourly_price(server, scenario.currency, catalog.pricing)
             factors, exact = catalog.factors(engine.id, gpu.compat_key)
             fab = fabric_of(server, gpu)
             for tp, pp, spr in layouts_for(server, engine, model):

@@ -23,6 +23,7 @@ from solver.schema.calibration import PerfFactors
 from solver.schema.engine import Engine
 from solver.schema.hardware import Gpu, Server
 from solver.schema.llm import LlmModel
+from solver.schema.pricing import PricingPolicy
 
 SECTIONS: dict[str, type[BaseModel]] = {
     "gpus": Gpu,
@@ -30,6 +31,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "engines": Engine,
     "models": LlmModel,
     "calibration": PerfFactors,
+    "pricing": PricingPolicy,
 }
 BUILTIN_FILES = ("gpus.yaml", "servers.yaml", "engines.yaml", "models.yaml", "calibration.yaml")
 
@@ -86,12 +88,13 @@ class Catalog:
     """The merged, validated catalog with alias-aware lookups."""
 
     def __init__(self, gpus: list[Gpu], servers: list[Server], engines: list[Engine], models: list[LlmModel],
-                 calibration: list[PerfFactors], files: list[str]):
+                 calibration: list[PerfFactors], files: list[str], pricing: list[PricingPolicy] | None = None):
         self.gpus = {g.id: g for g in gpus}
         self.servers = {s.id: s for s in servers}
         self.engines = {e.id: e for e in engines}
         self.models = {m.id: m for m in models}
         self.calibration = {c.id: c for c in calibration}
+        self.pricing = {p.id: p for p in (pricing or [])}.get("default")
         self.files = files
         self._alias: dict[str, dict[str, str]] = {}
         for kind, items in (("gpu", self.gpus), ("server", self.servers), ("engine", self.engines), ("model", self.models)):
@@ -247,7 +250,7 @@ def load_catalog(overlays: Sequence[str | Path] = (), builtin: bool = True) -> C
     if problems:
         raise CatalogError(problems)
     return Catalog(validated["gpus"], validated["servers"], validated["engines"], validated["models"],
-                   validated["calibration"], files)
+                   validated["calibration"], files, validated["pricing"])
 
 
 def _check_references(v: dict[str, list], raws: dict[str, _Raw], problems: list[str]) -> None:
@@ -259,6 +262,10 @@ def _check_references(v: dict[str, list], raws: dict[str, _Raw], problems: list[
             problems.append(f"{fname}:{line}: servers[id={s.id}].gpu: no GPU '{s.gpu}' in the catalog.{suggestion(s.gpu, gpu_ids)}")
     from solver.schema.hardware import COMPAT_KEYS
 
+    for p in v["pricing"]:
+        if p.id != "default":
+            fname, line = raws["pricing"].where[p.id]["__entry__"]
+            problems.append(f"{fname}:{line}: pricing[id={p.id}]: the pricing entry's id must be 'default'")
     for c in v["calibration"]:
         w = raws["calibration"].where[c.id]
         if c.engine != "*" and c.engine not in engine_ids:

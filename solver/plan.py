@@ -187,14 +187,49 @@ def annotate_why(front: list[dict], sc: Scenario) -> None:
         c["why"] = "; ".join(parts)
 
 
-def solve(scenario: Scenario, catalog: Catalog, validate: bool = True) -> Plan:
-    """The exact Pareto front for `scenario` (or an explanation of why nothing fits)."""
+#: scenario fields that do not change the candidates (their evaluation can be shared between rows)
+NOT_IN_CANDIDATES = {"id", "objectives", "cost_unit", "latency_metric", "budget_per_hour", "max_servers", "min_total_tokens_per_s"}
+
+
+def candidates_key(sc: Scenario) -> str:
+    from solver.families import needs_price
+
+    data = sc.model_dump(mode="json", exclude=NOT_IN_CANDIDATES)
+    return repr(sorted(data.items())) + f"|price={needs_price(sc)}"
+
+
+class LruCache(dict):
+    """A small insertion-ordered LRU for shared candidate evaluation (batch rows with the same workload)."""
+
+    def __init__(self, size: int = 128):
+        super().__init__()
+        self.size = size
+
+    def get_or(self, key: str, make):
+        if key in self:
+            value = self.pop(key)
+        else:
+            value = make()
+            if len(self) >= self.size:
+                self.pop(next(iter(self)))
+        self[key] = value
+        return value
+
+
+def solve(scenario: Scenario, catalog: Catalog, validate: bool = True, cache: LruCache | None = None) -> Plan:
+    """The exact Pareto front for `scenario` (or an explanation of why nothing fits).
+
+    `cache` shares candidate evaluation between scenarios that differ only in objectives, budget or
+    server limits (batch runs); results are identical with or without it."""
     from solver.cpsat_model import PlanModel
     from solver.pareto import exact_front
 
     sc, model, known = prepare(scenario, catalog)
     t0 = time.perf_counter()
-    cands = enumerate_candidates(sc, catalog, model, presolve=True)
+    if cache is None:
+        cands = enumerate_candidates(sc, catalog, model, presolve=True)
+    else:
+        cands = cache.get_or(candidates_key(sc), lambda: enumerate_candidates(sc, catalog, model, presolve=True))
     t1 = time.perf_counter()
     from solver.dominance import prune_dominated
 

@@ -24,7 +24,7 @@ def format_validation(err: ValidationError, where: str) -> str:
         if e["type"] == "extra_forbidden":
             lines.append(f"{where}: unknown field '{loc}'.{suggestion(str(e['loc'][-1]), fields)}")
         else:
-            got = "" if e["type"] == "missing" else f" (got {e.get('input')!r})"
+            got = "" if e["type"] == "missing" or not e["loc"] else f" (got {e.get('input')!r})"
             msg = e["msg"].removeprefix("Value error, ")
             lines.append(f"{where}: {loc}: {msg}{got}")
     return "\n".join(lines)

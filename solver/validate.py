@@ -13,6 +13,7 @@ from solver.candidates import Option, Shape, estimate_band
 from solver.catalog import Catalog
 from solver.compat import engine_runs, features_ok, kv_precision_ok, parallelism_ok, precision_path
 from solver.families import violations
+from solver.pricing import hourly_price
 from solver.schema.llm import LlmModel
 from solver.schema.scenario import Scenario
 
@@ -51,7 +52,7 @@ def rebuild(config: dict, sc: Scenario, catalog: Catalog, model: LlmModel) -> tu
     servers = replicas * spr if spans else math.ceil(replicas / rps)
     if config["servers"] != servers:
         problems.append(f"packaging: {replicas} replicas of {gpr} GPUs need {servers} servers of {server.gpu_count}, not {config['servers']}")
-    price = server.price.amount_per_hour if server.price and server.price.currency == sc.currency else None
+    price = hourly_price(server, sc.currency, catalog.pricing)
     feat = features_ok(engine, gpu, sc.features)
     factors, exact = catalog.factors(engine.id, gpu.compat_key)
     # KV pool and memory capacity do not depend on the load; take them from the recomputed plan

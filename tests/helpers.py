@@ -11,7 +11,8 @@ def sub_catalog(base: Catalog, servers: list[str], engines: list[str] | None = N
     updates = updates or {}
     srv = [base.servers[s].model_copy(update=updates.get(s, {})) for s in servers]
     eng = [base.engines[e] for e in (engines or list(base.engines))]
-    return Catalog(list(base.gpus.values()), srv, eng, list(base.models.values()), list(base.calibration.values()), base.files)
+    return Catalog(list(base.gpus.values()), srv, eng, list(base.models.values()), list(base.calibration.values()), base.files,
+                   [base.pricing] if base.pricing else None)
 
 
 def plan(catalog: Catalog, base: dict | None = None, **fields) -> Plan:

@@ -1,0 +1,36 @@
+"""How a server's hourly cost is computed: rental price, or purchase amortised plus power (what-if)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class PricingPolicy(BaseModel):
+    """Catalog section `pricing` (one entry, id `default`); absent = rent at catalog prices."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field("default", description="always 'default'")
+    mode: Literal["rent", "buy"] = Field("rent", description="rent: catalog hourly prices; buy: purchase amortised + power")
+    amortisation_years: float | None = Field(None, gt=0, le=20, description="buy: years over which a server is paid off")
+    pue: float | None = Field(None, ge=1, le=3, description="buy: data-centre power usage effectiveness")
+    electricity_price_per_kwh: float | None = Field(None, ge=0, description="buy: in `currency` per kWh")
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$", description="buy: currency of purchase and power prices")
+    factors_by_gpu: dict[str, float] = Field(default_factory=dict, description="price multipliers per GPU id, e.g. {h100-sxm-80gb: 0.8}")
+    factors_by_server: dict[str, float] = Field(default_factory=dict, description="price multipliers per server id")
+    factors_by_provider: dict[str, float] = Field(default_factory=dict, description="price multipliers per provider")
+    source: list[str] = Field(default_factory=lambda: ["what-if assumption"], description="where the numbers come from")
+
+    @model_validator(mode="after")
+    def _buy_needs_inputs(self) -> PricingPolicy:
+        if self.mode == "buy":
+            missing = [k for k in ("amortisation_years", "pue", "electricity_price_per_kwh", "currency") if getattr(self, k) is None]
+            if missing:
+                raise ValueError(f"buy mode needs {', '.join(missing)}")
+        for table in (self.factors_by_gpu, self.factors_by_server, self.factors_by_provider):
+            for k, v in table.items():
+                if v <= 0:
+                    raise ValueError(f"price factor for {k} must be > 0 (got {v})")
+        return self
