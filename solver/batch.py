@@ -237,7 +237,8 @@ def run_batch(input_csv: str, output: str, fronts: str | None = None, workers: i
     done = prepare_outputs(out_path, fr_path, resume)
     summary = BatchSummary(resumed=done)
     ex = RayExecutor(ray_address, workers) if executor == "ray" else LocalExecutor(workers)
-    window = max(1, WINDOW_PER_WORKER * ex.workers)
+    # in-process work is done at submit time: write each chunk at once (a crash loses at most one chunk)
+    window = 1 if isinstance(ex, LocalExecutor) and ex.pool is None else max(1, WINDOW_PER_WORKER * ex.workers)
     show = sys.stderr.isatty() if progress is None else progress
     bar = _Progress(show)
     try:

@@ -25,7 +25,11 @@ def _svg(fig) -> str:
     fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     text = buf.getvalue()
-    return text[text.index("<svg"):]
+    text = text[text.index("<svg"):]
+    start, end = text.find("<metadata>"), text.find("</metadata>")
+    if start >= 0 and end > start:  # RDF boilerplate: namespaces only, nothing to show
+        text = text[:start] + text[end + len("</metadata>"):]
+    return text
 
 
 def _plt():

@@ -103,7 +103,7 @@ def run_whatif(input_csv: str, variants: list[tuple[str, str]], output: str, wor
     header, rows = read_rows(input_csv)
     out_path = Path(output)
     ex = RayExecutor(ray_address, workers) if executor == "ray" else LocalExecutor(workers)
-    window = max(1, 4 * ex.workers)
+    window = 1 if isinstance(ex, LocalExecutor) and ex.pool is None else max(1, 4 * ex.workers)
     agg: dict[tuple[str, str], dict] = {}
     failed = False
     try:
