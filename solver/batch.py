@@ -56,8 +56,8 @@ def solve_cells(header: list[str], row: int, cells: list[str], duplicate_of: int
             raise GpuplanError(f"duplicate id '{sid}' (first used on row {duplicate_of})")
         sc = cells_to_scenario(header, cells, row)
         plan = solve(sc, catalog, cache=cache)
-    except GpuplanError as e:
-        reason = str(e)
+    except Exception as e:  # noqa: BLE001 - one row never stops the batch; a bug is reported as such
+        reason = str(e) if isinstance(e, GpuplanError) else f"internal error (a bug in gpuplan, please report): {type(e).__name__}: {e}"
         return csv_line(result_row(row, sid, "error", reason, [], None)), front_line(row, sid, "error", [], {"message": reason}), "error"
     if plan.status == "ok":
         return (csv_line(result_row(row, sid, "ok", "", plan.front, plan.scenario.currency)),

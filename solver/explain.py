@@ -37,9 +37,9 @@ def _core(cands: Candidates, sc: Scenario) -> list[str]:
     return sorted(names[i] for i in solver.SufficientAssumptionsForInfeasibility() if i in names)
 
 
-def _relaxation(cands: Candidates, sc: Scenario, family: str) -> str | None:
+def _relaxation(cands: Candidates, sc: Scenario, family: str, broken: list[frozenset[str]]) -> str | None:
     """The best option that breaks only `family`, described as what the user would have to accept."""
-    only = [o for o in cands.options if {n for n, _ in violations(o, sc)} == {family}]
+    only = [o for o, b in zip(cands.options, broken, strict=True) if b == {family}]
     if not only:
         return None
     cur = sc.currency
@@ -127,13 +127,13 @@ def explain(cands: Candidates, sc: Scenario, catalog: Catalog, model: LlmModel) 
     else:
         core = _core(cands, sc)
         result["conflict"] = [LABELS[n] for n in core]
-
+        broken = [frozenset(n for n, _ in violations(o, sc)) for o in cands.options]
         for n in core:
-            r = _relaxation(cands, sc, n)
+            r = _relaxation(cands, sc, n, broken)
             if r:
                 result["suggestions"].append(r)
         # reasons per family over all options, for the user's overview
-        per_family = Counter(n for o in cands.options for n, _ in violations(o, sc))
+        per_family = Counter(n for b in broken for n in b)
         result["reasons"] = [f"{LABELS[n]}: breaks {k} of {len(cands.options)} options" for n, k in per_family.most_common()]
         if "allowed_hardware" in core:
             result["reasons"] = _allowed_rejections(cands, sc, catalog) + result["reasons"]

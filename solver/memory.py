@@ -42,7 +42,7 @@ COMM_BUFFER_GIB_BASE = 0.25  # NCCL/RCCL buffers when TP or PP > 1
 COMM_BUFFER_GIB_PER_RANK = 0.03
 TOKEN_BUDGET = 8192  # tokens per forward pass with chunked prefill (vLLM max_num_batched_tokens default)
 TOKEN_BUDGET_GGUF = 2048  # llama.cpp/Ollama n_batch default
-MAX_SAMPLED_SEQS = 256  # vLLM max_num_seqs default: logits held for at most this many sequences
+MAX_SAMPLED_SEQS = 256  # vLLM max_num_seqs default: fp32 logits reserved for this many sequences
 
 
 def _p(x: Precision | str) -> Precision:
@@ -122,7 +122,7 @@ class MemoryPlan:
         }
 
 
-def workspace_gib(model: LlmModel, engine: Engine, gpu: Gpu, tp: int, pp: int, concurrency: int, context: int) -> tuple[float, float]:
+def workspace_gib(model: LlmModel, engine: Engine, gpu: Gpu, tp: int, pp: int, context: int) -> tuple[float, float]:
     """(activations, overhead) per GPU in GiB."""
     gguf = engine.max_parallel_requests is not None or not engine.parallelism.tensor_parallel
     tokens = min(TOKEN_BUDGET_GGUF if gguf else TOKEN_BUDGET, max(context, 1))
@@ -132,7 +132,8 @@ def workspace_gib(model: LlmModel, engine: Engine, gpu: Gpu, tp: int, pp: int, c
         ffn = model.intermediate_size
     qkv = (model.attention_heads + 2 * model.kv_heads) * model.head_dim
     act_bytes = tokens * (3 * model.hidden_size + (2 * ffn + qkv) / tp) * 2
-    logits = min(concurrency, MAX_SAMPLED_SEQS) * model.vocab_size / tp * 4
+    # engines profile their peak at start-up with the maximum batch, so this does not depend on the load
+    logits = MAX_SAMPLED_SEQS * model.vocab_size / tp * 4
     activations = (act_bytes + logits) / GIB
     overhead = RUNTIME_RESERVE_GIB
     if engine.feature_status("cuda_graph", gpu.compat_key) == "yes":
@@ -167,7 +168,7 @@ def plan_memory(
     share = kv_share_per_gpu(model, tp, pp)
     kv_seq = kv_bytes_per_sequence(model, kv_precision, seq_tokens) * share / GIB
     kv_full = kv_bytes_per_sequence(model, kv_precision, context) * share / GIB
-    activations, overhead = workspace_gib(model, engine, gpu, tp, pp, concurrency, context)
+    activations, overhead = workspace_gib(model, engine, gpu, tp, pp, context)
     available = gpu.memory_gib_usable
     rule, f = engine.memory.rule, engine.memory.fraction
     if rule == "fraction_of_total":

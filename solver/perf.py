@@ -245,17 +245,36 @@ def predict(
             wait = t_prefill * r / (2 * (1 - r)) + factors.burst_factor * (batch - 1) / 2 * t_prefill
             return tpot_at(r), t_prefill + wait + (tpot0 / 2 if batch > 1 else 0.0)
 
-        # fixed point rho = batch * t_prefill_compute / cycle(rho); the right side decreases in rho: bisection
-        lo, hi = 0.0, MAX_RHO
+        # fixed point rho = batch * t_prefill_compute / cycle(rho): g(r) = that - r decreases in r.
+        # Illinois (safeguarded regula falsi): converges in a handful of steps to 1e-12, deterministic.
+        def g(r: float) -> float:
+            tp_, tf_ = state(r)
+            return batch * t_p_compute / (tf_ + max(output_len - 1, 0) * tp_) - r
+
+        rho = 0.0
         if batch > 1:
-            for _ in range(34):  # fixed count: 2^-34 precision, smooth in the factors (least-squares fits)
-                mid = (lo + hi) / 2
-                tp_, tf_ = state(mid)
-                if batch * t_p_compute / (tf_ + max(output_len - 1, 0) * tp_) > mid:
-                    lo = mid
-                else:
-                    hi = mid
-        rho = lo
+            lo, hi = 0.0, MAX_RHO
+            glo, ghi = g(lo), g(hi)
+            if ghi >= 0:
+                rho = hi  # saturated
+            elif glo > 0:
+                side = 0
+                rho = lo
+                for _ in range(100):
+                    rho = (lo * ghi - hi * glo) / (ghi - glo)
+                    gr = g(rho)
+                    if abs(gr) < 1e-13 or hi - lo < 1e-12:
+                        break
+                    if gr > 0:
+                        lo, glo = rho, gr
+                        if side == 1:
+                            ghi /= 2
+                        side = 1
+                    else:
+                        hi, ghi = rho, gr
+                        if side == -1:
+                            glo /= 2
+                        side = -1
         tpot, ttft = state(rho)
         total = batch * output_len / (ttft + max(output_len - 1, 0) * tpot)
 
