@@ -141,6 +141,21 @@ class _RayFuture:
 
 
 # ----------------------------------------------------------------------------------------- driver
+def run_ordered(ex, calls: Iterator[tuple], fn, on_result) -> None:
+    """Submit `fn(*args)` for each args in `calls` with a bounded window in flight; hand each result
+    to `on_result` in submission order (flat memory, ordered output)."""
+    # in-process work is done at submit time: hand each chunk over at once (a crash loses one chunk)
+    window = 1 if isinstance(ex, LocalExecutor) and ex.pool is None else max(1, WINDOW_PER_WORKER * ex.workers)
+    pending: deque = deque()
+    for args in calls:
+        pending.append(ex.submit(*args, fn=fn))
+        while len(pending) >= window:
+            on_result(pending.popleft().result())
+    while pending:
+        on_result(pending.popleft().result())
+
+
+
 @dataclass
 class BatchSummary:
     rows: int = 0
@@ -237,16 +252,12 @@ def run_batch(input_csv: str, output: str, fronts: str | None = None, workers: i
     done = prepare_outputs(out_path, fr_path, resume)
     summary = BatchSummary(resumed=done)
     ex = RayExecutor(ray_address, workers) if executor == "ray" else LocalExecutor(workers)
-    # in-process work is done at submit time: write each chunk at once (a crash loses at most one chunk)
-    window = 1 if isinstance(ex, LocalExecutor) and ex.pool is None else max(1, WINDOW_PER_WORKER * ex.workers)
     show = sys.stderr.isatty() if progress is None else progress
     bar = _Progress(show)
     try:
         with out_path.open("a", encoding="utf-8", newline="") as res, (fr_path.open("a", encoding="utf-8") if fr_path else open(os.devnull, "w")) as fro:
-            pending: deque = deque()
-
-            def drain_one() -> None:
-                for res_line, fr_line, status in pending.popleft().result():
+            def write(results) -> None:
+                for res_line, fr_line, status in results:
                     res.write(res_line)
                     fro.write(fr_line)
                     summary.rows += 1
@@ -258,12 +269,8 @@ def run_batch(input_csv: str, output: str, fronts: str | None = None, workers: i
                 fro.flush()
                 bar.advance(summary)
 
-            for chunk in _chunks(rows, header, done):
-                pending.append(ex.submit(header, chunk, tuple(catalog_paths)))
-                while len(pending) >= window:
-                    drain_one()
-            while pending:
-                drain_one()
+            calls = ((header, chunk, tuple(catalog_paths)) for chunk in _chunks(rows, header, done))
+            run_ordered(ex, calls, solve_chunk, write)
     finally:
         bar.close()
         ex.close()

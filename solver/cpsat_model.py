@@ -40,6 +40,7 @@ from solver.schema.scenario import Scenario
 @dataclass
 class PlanVars:
     model: Any
+    model_cls: Any  # the cp_model module (LinearExpr & co.), so families need not import ortools
     shapes: list[Shape]
     options: list[Option]
     y: list[Any]
@@ -85,7 +86,7 @@ class PlanModel:
                 m.Add(s.replicas_per_server * S[k] >= R[k])
                 m.Add(s.replicas_per_server * S[k] <= R[k] + s.replicas_per_server - 1)
         m.AddExactlyOne(y)
-        v = PlanVars(m, shapes, options, y, z, R, S)
+        v = PlanVars(m, cp_model, shapes, options, y, z, R, S)
         for attr, key in (("gpu", lambda s: s.gpu.id), ("sku", lambda s: s.server.id),
                           ("interconnect", lambda s: s.interconnect), ("engine", lambda s: s.engine.id)):
             groups: dict[str, list[int]] = {}

@@ -135,7 +135,7 @@ class VramFit(Family):
         return None
 
     def add(self, v, sc, lit):
-        v.model.Add(sum(vram_excess_int(o) * v.z[i] for i, o in enumerate(v.options)) <= 0).OnlyEnforceIf(lit)
+        v.model.Add(v.model_cls.LinearExpr.WeightedSum(v.z, [vram_excess_int(o) for o in v.options]) <= 0).OnlyEnforceIf(lit)
 
 
 class MultiServer(ShapeFamily):
@@ -158,71 +158,37 @@ class UsersServed(Family):
         return None
 
     def add(self, v, sc, lit):
-        v.model.Add(sum(capacity(o) * v.z[i] for i, o in enumerate(v.options)) >= sc.peak_users).OnlyEnforceIf(lit)
+        v.model.Add(v.model_cls.LinearExpr.WeightedSum(v.z, [capacity(o) for o in v.options]) >= sc.peak_users).OnlyEnforceIf(lit)
 
 
-class TpotTarget(Family):
+@dataclass(frozen=True)
+class MetricTarget(Family):
+    """A service target on one metric: metric <= limit (upper) or metric >= limit (lower)."""
+
+    field: str = ""  # scenario field holding the target
+    metric: Any = None  # Option -> scaled int
+    scale: int = 1
+    upper: bool = True
+    text: Any = None  # (option, target) -> violation text
+
     def active(self, sc):
-        return sc.max_tpot_ms is not None
+        return getattr(sc, self.field) is not None
 
     def limit(self, sc) -> int:
-        return math.floor(sc.max_tpot_ms * LAT_SCALE + 1e-9)
+        x = getattr(sc, self.field) * self.scale
+        return math.floor(x + 1e-9) if self.upper else math.ceil(x - 1e-9)
 
     def violation(self, o, sc):
-        if sc.max_tpot_ms is not None and tpot_int(o) > self.limit(sc):
-            return f"TPOT {o.perf.tpot_ms:.1f} ms exceeds {sc.max_tpot_ms:g} ms"
-        return None
+        target = getattr(sc, self.field)
+        if target is None:
+            return None
+        v = self.metric(o)
+        bad = v > self.limit(sc) if self.upper else v < self.limit(sc)
+        return self.text(o, target) if bad else None
 
     def add(self, v, sc, lit):
-        v.model.Add(sum(tpot_int(o) * v.z[i] for i, o in enumerate(v.options)) <= self.limit(sc)).OnlyEnforceIf(lit)
-
-
-class PerUserSpeed(Family):
-    def active(self, sc):
-        return sc.min_tokens_per_s_per_user is not None
-
-    def limit(self, sc) -> int:
-        return math.ceil(sc.min_tokens_per_s_per_user * TPUT_SCALE - 1e-9)
-
-    def violation(self, o, sc):
-        if sc.min_tokens_per_s_per_user is not None and per_user_int(o) < self.limit(sc):
-            return f"{o.perf.per_user_tokens_per_s:.1f} tokens/s per user is below {sc.min_tokens_per_s_per_user:g}"
-        return None
-
-    def add(self, v, sc, lit):
-        v.model.Add(sum(per_user_int(o) * v.z[i] for i, o in enumerate(v.options)) >= self.limit(sc)).OnlyEnforceIf(lit)
-
-
-class TtftTarget(Family):
-    def active(self, sc):
-        return sc.max_ttft_ms is not None
-
-    def limit(self, sc) -> int:
-        return math.floor(sc.max_ttft_ms * LAT_SCALE + 1e-9)
-
-    def violation(self, o, sc):
-        if sc.max_ttft_ms is not None and ttft_int(o) > self.limit(sc):
-            return f"TTFT {o.perf.ttft_ms:.0f} ms exceeds {sc.max_ttft_ms:g} ms"
-        return None
-
-    def add(self, v, sc, lit):
-        v.model.Add(sum(ttft_int(o) * v.z[i] for i, o in enumerate(v.options)) <= self.limit(sc)).OnlyEnforceIf(lit)
-
-
-class TotalThroughput(Family):
-    def active(self, sc):
-        return sc.min_total_tokens_per_s is not None
-
-    def limit(self, sc) -> int:
-        return math.ceil(sc.min_total_tokens_per_s * TPUT_SCALE - 1e-9)
-
-    def violation(self, o, sc):
-        if sc.min_total_tokens_per_s is not None and tput_int(o) < self.limit(sc):
-            return f"{o.total_tokens_per_s:.0f} output tokens/s is below {sc.min_total_tokens_per_s:g}"
-        return None
-
-    def add(self, v, sc, lit):
-        v.model.Add(sum(tput_int(o) * v.z[i] for i, o in enumerate(v.options)) >= self.limit(sc)).OnlyEnforceIf(lit)
+        expr = v.model_cls.LinearExpr.WeightedSum(v.z, [self.metric(o) for o in v.options])
+        v.model.Add(expr <= self.limit(sc) if self.upper else expr >= self.limit(sc)).OnlyEnforceIf(lit)
 
 
 class PriceKnown(ShapeFamily):
@@ -316,10 +282,15 @@ FAMILIES: tuple[Family, ...] = (
     VramFit("vram_fit", "VRAM fit (weights + KV of the users per replica)"),
     MultiServer("multi_server", "replica inside one server"),
     UsersServed("users_served", "users served (concurrent users x peak factor)"),
-    TpotTarget("tpot_target", "time per output token target"),
-    PerUserSpeed("per_user_speed", "tokens/s per user target"),
-    TtftTarget("ttft_target", "time to first token target"),
-    TotalThroughput("total_throughput", "total tokens/s target"),
+    MetricTarget("tpot_target", "time per output token target", field="max_tpot_ms", metric=tpot_int, scale=LAT_SCALE,
+                 text=lambda o, t: f"TPOT {o.perf.tpot_ms:.1f} ms exceeds {t:g} ms"),
+    MetricTarget("per_user_speed", "tokens/s per user target", field="min_tokens_per_s_per_user", metric=per_user_int,
+                 scale=TPUT_SCALE, upper=False,
+                 text=lambda o, t: f"{o.perf.per_user_tokens_per_s:.1f} tokens/s per user is below {t:g}"),
+    MetricTarget("ttft_target", "time to first token target", field="max_ttft_ms", metric=ttft_int, scale=LAT_SCALE,
+                 text=lambda o, t: f"TTFT {o.perf.ttft_ms:.0f} ms exceeds {t:g} ms"),
+    MetricTarget("total_throughput", "total tokens/s target", field="min_total_tokens_per_s", metric=tput_int,
+                 scale=TPUT_SCALE, upper=False, text=lambda o, t: f"{o.total_tokens_per_s:.0f} output tokens/s is below {t:g}"),
     PriceKnown("price_known", "price known in the scenario's currency"),
     Budget("budget", "budget cap"),
     AllowedHardware("allowed_hardware", "allowed vendors, providers, GPUs, servers"),

@@ -177,6 +177,13 @@ def plan_memory(
         pool = f * (available - weights - activations - overhead)
     else:
         pool = available - weights - activations - overhead
+    return _fit(engine, weights, kv_seq, kv_full, activations, overhead, available, pool, concurrency, context,
+                f"{rule} {f}", "GiB")
+
+
+def _fit(engine: Engine, weights: float, kv_seq: float, kv_full: float, activations: float, overhead: float,
+         available: float, pool: float, concurrency: int, context: int, rule: str, unit: str) -> MemoryPlan:
+    """Concurrency the KV pool holds and whether `concurrency` sequences fit, with the reason if not."""
     max_conc = int(math.floor(pool / kv_seq)) if kv_seq > 0 and pool > 0 else 0
     held = concurrency  # sequences whose KV is resident; an engine serving P at a time holds P
     if engine.max_parallel_requests is not None:
@@ -184,24 +191,15 @@ def plan_memory(
         held = min(concurrency, engine.max_parallel_requests)
     reason = None
     if pool <= 0:
-        reason = f"weights ({weights:.1f} GiB/GPU) and workspace leave no KV cache in {available:.0f} GiB ({rule} {f})"
+        reason = f"weights ({weights:.1f} {unit}/GPU) and workspace leave no KV cache in {available:.0f} {unit} ({rule})"
     elif kv_full > pool:
-        reason = f"one {context}-token sequence needs {kv_full:.1f} GiB of KV per GPU; the pool holds {pool:.1f} GiB"
+        reason = f"one {context}-token sequence needs {kv_full:.1f} {unit} of KV per GPU; the pool holds {pool:.1f} {unit} ({rule})"
     elif max_conc < held:
-        reason = f"{held} sequences need {kv_seq * held:.1f} GiB of KV per GPU; the pool holds {pool:.1f} GiB ({max_conc} sequences)"
-    return MemoryPlan(
-        weights_gib=weights,
-        kv_cache_gib=kv_seq * held,
-        activations_gib=activations,
-        overhead_gib=overhead,
-        available_gib=available,
-        kv_pool_gib=max(pool, 0.0),
-        kv_per_sequence_gib=kv_seq,
-        kv_full_context_gib=kv_full,
-        max_concurrency=max_conc if kv_full <= pool else 0,
-        fits=reason is None,
-        reason=reason,
-    )
+        reason = f"{held} sequences need {kv_seq * held:.1f} {unit} of KV per GPU; the pool holds {pool:.1f} {unit} ({max_conc} sequences)"
+    return MemoryPlan(weights_gib=weights, kv_cache_gib=kv_seq * held, activations_gib=activations, overhead_gib=overhead,
+                      available_gib=available, kv_pool_gib=max(pool, 0.0), kv_per_sequence_gib=kv_seq,
+                      kv_full_context_gib=kv_full, max_concurrency=max_conc if kv_full <= pool else 0,
+                      fits=reason is None, reason=reason)
 
 
 def _plan_guide(model: LlmModel, gpu: Gpu, engine: Engine, precision: Precision | str, tp: int, pp: int,
@@ -213,19 +211,5 @@ def _plan_guide(model: LlmModel, gpu: Gpu, engine: Engine, precision: Precision 
     kv_seq, kv_full = per_tok * seq_tokens, per_tok * context
     available = gpu.memory_gb_labelled
     pool = available - weights
-    max_conc = int(math.floor(pool / kv_seq)) if kv_seq > 0 and pool > 0 else 0
-    held = concurrency
-    if engine.max_parallel_requests is not None:
-        max_conc = min(max_conc, engine.max_parallel_requests)
-        held = min(concurrency, engine.max_parallel_requests)
-    reason = None
-    if pool <= 0:
-        reason = f"guide rule: weights ({weights:.1f} GB/GPU) exceed {available:.0f} GB"
-    elif kv_full > pool:
-        reason = f"guide rule: one {context}-token context needs {kv_full:.1f} GB per GPU; {pool:.1f} GB remain"
-    elif max_conc < held:
-        reason = f"guide rule: {held} sequences need {kv_seq * held:.1f} GB per GPU; {pool:.1f} GB remain"
-    return MemoryPlan(weights_gib=weights, kv_cache_gib=kv_seq * held, activations_gib=0.0, overhead_gib=0.0,
-                      available_gib=available, kv_pool_gib=max(pool, 0.0), kv_per_sequence_gib=kv_seq,
-                      kv_full_context_gib=kv_full, max_concurrency=max_conc if kv_full <= pool else 0,
-                      fits=reason is None, reason=reason)
+    return _fit(engine, weights, kv_seq, kv_full, 0.0, 0.0, available, pool, concurrency, context,
+                "guide rule: 100% of the labelled memory", "GB")

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import csv
 import time
-from collections import deque
 from pathlib import Path
 
-from solver.batch import LocalExecutor, RayExecutor, _chunks
+from solver.batch import LocalExecutor, RayExecutor, _chunks, run_ordered
 from solver.batch_io import cells_to_scenario, csv_line, read_rows
 from solver.errors import GpuplanError
 
@@ -103,17 +102,14 @@ def run_whatif(input_csv: str, variants: list[tuple[str, str]], output: str, wor
     header, rows = read_rows(input_csv)
     out_path = Path(output)
     ex = RayExecutor(ray_address, workers) if executor == "ray" else LocalExecutor(workers)
-    window = 1 if isinstance(ex, LocalExecutor) and ex.pool is None else max(1, 4 * ex.workers)
     agg: dict[tuple[str, str], dict] = {}
     failed = False
     try:
         with out_path.open("w", encoding="utf-8", newline="") as fh:
             fh.write(csv_line(WHATIF_COLUMNS))
-            pending: deque = deque()
-
-            def drain() -> None:
+            def write(results) -> None:
                 nonlocal failed
-                for text, contrib, bad in pending.popleft().result():
+                for text, contrib, bad in results:
                     fh.write(text)
                     failed = failed or bad
                     for name, cur, base, c in contrib:
@@ -133,12 +129,8 @@ def run_whatif(input_csv: str, variants: list[tuple[str, str]], output: str, wor
                             a["became_infeasible"] += 1
                 fh.flush()
 
-            for chunk in _chunks(rows, header, 0):
-                pending.append(ex.submit(header, chunk, tuple(catalog_paths), tuple(variants), fn=whatif_chunk))
-                while len(pending) >= window:
-                    drain()
-            while pending:
-                drain()
+            calls = ((header, chunk, tuple(catalog_paths), tuple(variants)) for chunk in _chunks(rows, header, 0))
+            run_ordered(ex, calls, whatif_chunk, write)
     finally:
         ex.close()
     summary_rows = []

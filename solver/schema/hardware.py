@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 #: hardware classes used by the engine compatibility tables (reference/engines.yaml `hardware_keys`)
-COMPAT_KEYS = (
-    "nvidia_volta",
-    "nvidia_turing",
-    "nvidia_ampere",
-    "nvidia_ada",
-    "nvidia_hopper",
-    "nvidia_blackwell_dc",
-    "nvidia_blackwell_rtx",
-    "amd_mi200",
-    "amd_mi300",
-    "amd_mi350",
-    "intel_gaudi",
-)
 CompatKey = Literal[
     "nvidia_volta",
     "nvidia_turing",
@@ -33,6 +20,7 @@ CompatKey = Literal[
     "amd_mi350",
     "intel_gaudi",
 ]
+COMPAT_KEYS: tuple[str, ...] = get_args(CompatKey)
 Vendor = Literal["nvidia", "amd", "intel"]
 
 
