@@ -5,10 +5,10 @@ Formulation (all metrics precomputed per option in Python, scaled to integers, s
     shapes k (server SKU -> GPU type & interconnect, engine, TP, PP), options i = (k, load level j)
     y_k in {0,1}          shape k is chosen                       sum_k y_k = 1
     z_i in {0,1}          option i is chosen                      sum_{i in k} z_i = y_k
-    R_k in Z>=0           replicas of shape k                     R_k = sum_{i in k} r_i z_i
-    S_k in Z>=0           servers of shape k (packaging):
-                            replica inside a server:  rps_k S_k >= R_k,  rps_k S_k <= R_k + rps_k - 1
-                            replica over s servers:   S_k = s_k R_k
+    R in Z>=0             replicas                                R = sum_i r_i z_i
+    S in Z>=0             servers used                            S = sum_i servers_i z_i
+                          packaging, exact per option: servers_i = ceil(r_i / rps_k) when rps_k replicas
+                          share a server, s_k r_i when a replica takes s_k whole servers
     channels              gpu[g] = sum_{k: gpu g} y_k, sku[s], interconnect[c], engine[e]
 
     families (solver.families), each enforced by its literal l_f:
@@ -17,11 +17,12 @@ Formulation (all metrics precomputed per option in Python, scaled to integers, s
       users served:    sum_i capacity_i z_i >= peak users
       service targets: sum_i tpot_i z_i <= max, sum_i ttft_i z_i <= max,
                        sum_i per_user_i z_i >= min, sum_i tput_i z_i >= min
-      price known, budget:  sum_k price_k S_k <= budget
-      allowed hardware: sum_{k not allowed} y_k = 0;  max servers: sum_k S_k <= N;  stock: S_k <= stock_k
+      price known, budget:  sum_i price_k(i) servers_i z_i <= budget
+      allowed hardware: sum_{k not allowed} y_k = 0;  max servers: S <= N;
+      stock: sum_i max(0, servers_i - stock_k(i)) z_i <= 0
 
-    objectives: cost = sum_k price_k S_k (per hour; x730 per month) or sum_i cpm_i z_i (per million
-    tokens); throughput = sum_i tput_i z_i (maximised); latency = sum_i tpot_i z_i (or ttft).
+    objectives: cost = sum_i price_k(i) servers_i z_i (per hour; x730 per month) or sum_i cpm_i z_i (per
+    million tokens); throughput = sum_i tput_i z_i (maximised); latency = sum_i tpot_i z_i (or ttft).
 
 The exact Pareto front comes from solver.pareto (weighted sum with dominance cuts).
 """
@@ -32,8 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from solver.candidates import Option, Shape
-from solver.families import FAMILIES, cost_int, price_int, tpot_int, tput_int, ttft_int
-from solver.scaling import HOURS_PER_MONTH
+from solver.families import FAMILIES, cost_int, tpot_int, tput_int, ttft_int
 from solver.schema.scenario import Scenario
 
 
@@ -45,8 +45,8 @@ class PlanVars:
     options: list[Option]
     y: list[Any]
     z: list[Any]
-    R: list[Any]
-    S: list[Any]
+    R: Any  # replicas (IntVar)
+    S: Any  # servers used (IntVar)
     lits: dict[str, Any] = field(default_factory=dict)
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -71,20 +71,16 @@ class PlanModel:
             by_shape.setdefault(index[id(o.shape)], []).append(i)
         y = [m.NewBoolVar(f"y{k}") for k in range(len(shapes))]
         z = [m.NewBoolVar(f"z{i}") for i in range(len(options))]
-        R, S = [], []
-        for k, s in enumerate(shapes):
+        W = cp_model.LinearExpr.WeightedSum
+        for k in range(len(shapes)):
             idx = by_shape.get(k, [])
-            rmax = max((options[i].replicas for i in idx), default=0)
-            smax = max((options[i].servers for i in idx), default=0)
-            R.append(m.NewIntVar(0, rmax, f"R{k}"))
-            S.append(m.NewIntVar(0, smax, f"S{k}"))
             m.Add(sum(z[i] for i in idx) == y[k])
-            m.Add(R[k] == sum(options[i].replicas * z[i] for i in idx))
-            if s.spans_servers:
-                m.Add(S[k] == s.servers_per_replica * R[k])
-            else:
-                m.Add(s.replicas_per_server * S[k] >= R[k])
-                m.Add(s.replicas_per_server * S[k] <= R[k] + s.replicas_per_server - 1)
+        # replicas and servers used; the packaging arithmetic (whole servers of 1/2/4/8/16 GPUs, several
+        # replicas per server, or whole servers per replica) is exact per option: r_i and servers_i
+        R = m.NewIntVar(0, max((o.replicas for o in options), default=0), "replicas")
+        S = m.NewIntVar(0, max((o.servers for o in options), default=0), "servers")
+        m.Add(W(z, [o.replicas for o in options]) == R)
+        m.Add(W(z, [o.servers for o in options]) == S)
         m.AddExactlyOne(y)
         v = PlanVars(m, cp_model, shapes, options, y, z, R, S)
         for attr, key in (("gpu", lambda s: s.gpu.id), ("sku", lambda s: s.server.id),
@@ -101,11 +97,13 @@ class PlanModel:
         for f in FAMILIES:
             if not f.active(sc):
                 continue
-            lit = m.NewBoolVar(f"family:{f.name}")
-            v.lits[f.name] = lit
+            lit = None
+            if explain:  # literals only to explain infeasibility: plain constraints solve faster
+                lit = m.NewBoolVar(f"family:{f.name}")
+                v.lits[f.name] = lit
+            else:
+                v.lits[f.name] = True
             f.add(v, sc, lit)
-            if not explain:
-                m.Add(lit == 1)
         if explain:
             m.AddAssumptions(list(v.lits.values()))
         self.v = v
@@ -114,12 +112,8 @@ class PlanModel:
 
     def _objectives(self) -> dict[str, Any]:
         v, sc = self.v, self.sc
-        if sc.cost_unit == "per_million_tokens":
-            cost = self.cp.LinearExpr.WeightedSum(v.z, [cost_int(o, sc.cost_unit) or 0 for o in v.options])
-        else:
-            mult = HOURS_PER_MONTH if sc.cost_unit == "per_month" else 1
-            cost = sum((price_int(s) or 0) * mult * v.S[k] for k, s in enumerate(v.shapes))
         W = self.cp.LinearExpr.WeightedSum
+        cost = W(v.z, [cost_int(o, sc.cost_unit) or 0 for o in v.options])
         tput = W(v.z, [tput_int(o) for o in v.options])
         lat_f = tpot_int if sc.latency_metric == "tpot" else ttft_int
         lat = W(v.z, [lat_f(o) for o in v.options])

@@ -72,6 +72,12 @@ def needs_price(sc: Scenario) -> bool:
     return "cost" in sc.objectives or sc.budget_per_hour is not None
 
 
+def enforce(constraint: Any, lit: Any) -> None:
+    """Tie a constraint to its family's literal (explanation mode); plain constraint otherwise."""
+    if lit is not None:
+        constraint.OnlyEnforceIf(lit)
+
+
 # ------------------------------------------------------------------------------------ families
 @dataclass(frozen=True)
 class Family:
@@ -90,7 +96,7 @@ class Family:
     # helpers for families that forbid whole shapes
     def _forbid_shapes(self, v: PlanVars, lit: Any, bad: list[int]) -> None:
         if bad:
-            v.model.Add(sum(v.y[k] for k in bad) == 0).OnlyEnforceIf(lit)
+            enforce(v.model.Add(sum(v.y[k] for k in bad) == 0), lit)
 
 
 class ShapeFamily(Family):
@@ -135,7 +141,7 @@ class VramFit(Family):
         return None
 
     def add(self, v, sc, lit):
-        v.model.Add(v.model_cls.LinearExpr.WeightedSum(v.z, [vram_excess_int(o) for o in v.options]) <= 0).OnlyEnforceIf(lit)
+        enforce(v.model.Add(v.model_cls.LinearExpr.WeightedSum(v.z, [vram_excess_int(o) for o in v.options]) <= 0), lit)
 
 
 class MultiServer(ShapeFamily):
@@ -158,7 +164,7 @@ class UsersServed(Family):
         return None
 
     def add(self, v, sc, lit):
-        v.model.Add(v.model_cls.LinearExpr.WeightedSum(v.z, [capacity(o) for o in v.options]) >= sc.peak_users).OnlyEnforceIf(lit)
+        enforce(v.model.Add(v.model_cls.LinearExpr.WeightedSum(v.z, [capacity(o) for o in v.options]) >= sc.peak_users), lit)
 
 
 @dataclass(frozen=True)
@@ -188,7 +194,7 @@ class MetricTarget(Family):
 
     def add(self, v, sc, lit):
         expr = v.model_cls.LinearExpr.WeightedSum(v.z, [self.metric(o) for o in v.options])
-        v.model.Add(expr <= self.limit(sc) if self.upper else expr >= self.limit(sc)).OnlyEnforceIf(lit)
+        enforce(v.model.Add(expr <= self.limit(sc) if self.upper else expr >= self.limit(sc)), lit)
 
 
 class PriceKnown(ShapeFamily):
@@ -222,8 +228,8 @@ class Budget(Family):
         return None
 
     def add(self, v, sc, lit):
-        priced = [k for k, s in enumerate(v.shapes) if s.price_per_hour is not None]
-        v.model.Add(sum(price_int(v.shapes[k]) * v.S[k] for k in priced) <= self.limit(sc)).OnlyEnforceIf(lit)
+        costs = [cost_int(o) or 0 for o in v.options]
+        enforce(v.model.Add(v.model_cls.LinearExpr.WeightedSum(v.z, costs) <= self.limit(sc)), lit)
         self._forbid_shapes(v, lit, [k for k, s in enumerate(v.shapes) if s.price_per_hour is None])
 
 
@@ -257,7 +263,7 @@ class MaxServers(Family):
         return None
 
     def add(self, v, sc, lit):
-        v.model.Add(sum(v.S) <= sc.max_servers).OnlyEnforceIf(lit)
+        enforce(v.model.Add(sc.max_servers >= v.S), lit)
 
 
 class Stock(Family):
@@ -271,9 +277,9 @@ class Stock(Family):
         return None
 
     def add(self, v, sc, lit):
-        for k, s in enumerate(v.shapes):
-            if s.server.stock is not None:
-                v.model.Add(v.S[k] <= s.server.stock).OnlyEnforceIf(lit)
+        over = [max(0, o.servers - o.shape.server.stock) if o.shape.server.stock is not None else 0 for o in v.options]
+        if any(over):
+            enforce(v.model.Add(v.model_cls.LinearExpr.WeightedSum(v.z, over) <= 0), lit)
 
 
 FAMILIES: tuple[Family, ...] = (
