@@ -30,6 +30,7 @@ from solver.batch_io import (
 from solver.errors import GpuplanError
 
 CHUNK_ROWS = 8
+CACHE_ENTRIES = 32  # candidate sets kept per worker for rows sharing a workload (bounds memory)
 WINDOW_PER_WORKER = 4
 
 # ------------------------------------------------------------------------------------ worker side
@@ -41,7 +42,7 @@ def _catalog(paths: tuple[str, ...]):
     from solver.plan import LruCache
 
     if _STATE.get("paths") != paths:
-        _STATE.update(paths=paths, catalog=load_catalog(paths), cache=LruCache(256))
+        _STATE.update(paths=paths, catalog=load_catalog(paths), cache=LruCache(CACHE_ENTRIES))
     return _STATE["catalog"], _STATE["cache"]
 
 

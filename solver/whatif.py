@@ -12,7 +12,7 @@ import csv
 import time
 from pathlib import Path
 
-from solver.batch import LocalExecutor, RayExecutor, _chunks, run_ordered
+from solver.batch import CACHE_ENTRIES, LocalExecutor, RayExecutor, _chunks, run_ordered
 from solver.batch_io import cells_to_scenario, csv_line, read_rows
 from solver.errors import GpuplanError
 
@@ -34,7 +34,7 @@ def _catalogs(paths: tuple[str, ...], variants: tuple[tuple[str, str], ...]):
         cats = {"base": load_catalog(paths)}
         for name, path in variants:
             cats[name] = load_catalog((*paths, path))
-        _STATE.update(key=key, cats=cats, caches={n: LruCache(128) for n in cats})
+        _STATE.update(key=key, cats=cats, caches={n: LruCache(CACHE_ENTRIES) for n in cats})
     return _STATE["cats"], _STATE["caches"]
 
 
