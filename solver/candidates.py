@@ -148,8 +148,9 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
     forbids (exactly what those families' CP-SAT constraints would do), recording the reason; the
     explanation of an infeasible scenario enumerates without it so that CP-SAT sees every family.
     """
-    from solver.families import shape_problem
+    from solver.families import AllowedHardware, needs_price, shape_problem
 
+    early = presolve  # shape-level families checked before any memory or speed evaluation
     engines = list(catalog.engines.values()) if scenario.engine == "any" else [catalog.engine(scenario.engine)]
     peak = scenario.peak_users
     seq, ctx = scenario.prompt_tokens + scenario.output_tokens, scenario.context_tokens
@@ -158,6 +159,14 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
     rej = cands.rejections
     for server in catalog.servers.values():
         gpu = catalog.gpus[server.gpu]
+        price = hourly_price(server, scenario.currency, catalog.pricing)
+        if early:
+            why = AllowedHardware.hardware_problem(gpu, server, scenario)
+            if why is None and price is None and needs_price(scenario):
+                why = f"price_known: {server.id} has no {scenario.currency} price"
+            if why:
+                cands.presolved.append((server.id, why))
+                continue
         for engine in engines:
             head = f"{server.id} / {engine.id}"
             v = engine_runs(engine, gpu)
@@ -173,10 +182,14 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
                 rej.append((head, v.reason))
                 continue
             feat = features_ok(engine, gpu, scenario.features)
-            price = hourly_price(server, scenario.currency, catalog.pricing)
+            if early and ((path == "fallback" and not scenario.allow_fallback_precision) or not feat.ok):
+                cands.presolved.append((head, note if path == "fallback" and not scenario.allow_fallback_precision else feat.reason))
+                continue
             factors, exact = catalog.factors(engine.id, gpu.compat_key)
             fab = fabric_of(server, gpu)
             for tp, pp, spr in layouts_for(server, engine, model):
+                if early and spr > 1 and not scenario.allow_multi_server:
+                    continue
                 desc = _describe(server, engine, tp, pp)
                 v = parallelism_ok(engine, model, tp, pp, spr > 1)
                 if not v.ok:

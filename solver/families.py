@@ -238,16 +238,19 @@ class AllowedHardware(ShapeFamily):
         return any(x is not None for x in (sc.allowed_vendors, sc.allowed_providers, sc.allowed_gpus, sc.allowed_servers))
 
     @staticmethod
-    def shape_problem(s: Shape, sc: Scenario) -> str | None:
-        if sc.allowed_vendors is not None and s.gpu.vendor not in {x.lower() for x in sc.allowed_vendors}:
-            return f"vendor {s.gpu.vendor} not allowed"
-        if sc.allowed_providers is not None and s.server.provider not in {x.lower() for x in sc.allowed_providers}:
-            return f"provider {s.server.provider} not allowed"
-        if sc.allowed_gpus is not None and s.gpu.id not in sc.allowed_gpus:
-            return f"GPU {s.gpu.id} not allowed"
-        if sc.allowed_servers is not None and s.server.id not in sc.allowed_servers:
-            return f"server {s.server.id} not allowed"
+    def hardware_problem(gpu, server, sc: Scenario) -> str | None:
+        if sc.allowed_vendors is not None and gpu.vendor not in {x.lower() for x in sc.allowed_vendors}:
+            return f"vendor {gpu.vendor} not allowed"
+        if sc.allowed_providers is not None and server.provider not in {x.lower() for x in sc.allowed_providers}:
+            return f"provider {server.provider} not allowed"
+        if sc.allowed_gpus is not None and gpu.id not in sc.allowed_gpus:
+            return f"GPU {gpu.id} not allowed"
+        if sc.allowed_servers is not None and server.id not in sc.allowed_servers:
+            return f"server {server.id} not allowed"
         return None
+
+    def shape_problem(self, s: Shape, sc: Scenario) -> str | None:
+        return self.hardware_problem(s.gpu, s.server, sc)
 
     def shape_violation(self, s, sc):
         return self.shape_problem(s, sc)
