@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 from solver.catalog import Catalog
 from solver.compat import engine_runs, features_ok, kv_precision_ok, parallelism_ok, precision_path
-from solver.estimate import estimate
 from solver.memory import plan_memory
 from solver.perf import Perf, fabric_of, predict
 from solver.pricing import hourly_price
@@ -274,14 +273,3 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
             shape=shape, users_per_replica=users, replicas=r, servers=shape.servers_for(r),
             kv_need_gib=kv_seq_gib * min(users, shape.engine.max_parallel_requests or users),
             perf=p, total_tokens_per_s=r * p.output_tokens_per_s))
-
-
-def evaluate_option(scenario: Scenario, catalog: Catalog, model: LlmModel, server_id: str, engine_id: str, tp: int, pp: int,
-                    replicas: int):
-    """Recompute one configuration from scratch (the validator's independent path)."""
-    server = catalog.servers[server_id]
-    users = math.ceil(scenario.peak_users / replicas)
-    est = estimate(catalog, model, catalog.gpus[server.gpu], catalog.engines[engine_id], scenario.precision, scenario.kv,
-                   tp, pp, scenario.prompt_tokens, scenario.output_tokens, users, scenario.context_tokens, server,
-                   scenario.memory_rule)
-    return est, users

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from solver.candidates import Option, enumerate_candidates
 from solver.catalog import Catalog
 from solver.errors import ScenarioError
-from solver.families import FAMILIES, capacity
+from solver.families import capacity
 from solver.resolve import resolve_model
 from solver.schema.llm import LlmModel
 from solver.schema.scenario import Scenario
@@ -269,9 +269,3 @@ def solve(scenario: Scenario, catalog: Catalog, validate: bool = True, cache: Lr
 def _sort_key(o: Option, sc: Scenario) -> tuple:
     c = o.cost(sc.cost_unit)
     return (c if c is not None else 0.0, -o.total_tokens_per_s, o.perf.tpot_ms, o.shape.key, o.replicas)
-
-
-def active_families(sc: Scenario) -> list[str]:
-    return [f.name for f in FAMILIES if f.active(sc)]
-
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +10,6 @@ from pydantic import ValidationError
 
 from solver.errors import ScenarioError, suggestion
 from solver.schema.scenario import Scenario
-
-LIST_FIELDS = {name for name, f in Scenario.model_fields.items() if typing.get_origin(f.annotation) in (list,)
-               or "list" in str(f.annotation)}
 
 
 def format_validation(err: ValidationError, where: str) -> str:

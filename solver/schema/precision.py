@@ -45,9 +45,6 @@ SCALE_BYTES_PER_PARAM: dict[Precision, float] = {
     Precision.fp4: 1.0 / 16,
 }
 
-#: precisions allowed for the KV cache
-KV_PRECISIONS = (Precision.fp32, Precision.fp16, Precision.bf16, Precision.fp8, Precision.int8)
-
 #: sub-16-bit weight formats keep embeddings and the LM head in 16 bits (modules_to_not_convert)
 QUANTIZED = {Precision.fp8, Precision.int8, Precision.int4, Precision.fp4}
 

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from solver.schema.precision import Precision, parse_precision
 
 Objective = Literal["cost", "throughput", "latency"]
-OBJECTIVES = ("cost", "throughput", "latency")
 
 
 class Scenario(BaseModel):
