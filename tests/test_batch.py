@@ -127,6 +127,8 @@ def free_port() -> int:
 
 
 def test_ray_cluster_gives_the_same_bytes_as_local(tmp_path):
+    """Starts a real Ray head on 127.0.0.1 and stops it afterwards (`ray stop` ends every Ray process of
+    this user on the machine: do not run it beside another Ray job)."""
     ray_bin = shutil.which("ray") or str(Path(sys.executable).with_name("ray"))
     assert Path(ray_bin).exists(), "Ray is part of the test extra: pip install -e '.[test]'"
     src = small_csv(tmp_path / "in.csv", 16)
