@@ -257,21 +257,25 @@ def fit(catalog: Catalog, rows: list[Measurement], engine: str, gpu_class: str, 
 
 
 def fit_all(catalog: Catalog, rows: list[Measurement], source: str) -> list[PerfFactors]:
-    """Factors for every (engine, GPU class) in `rows`, plus '<engine>@*' and '*@*' fallbacks.
+    """Factors for every (engine, GPU class) in `rows` (a joint fit per class when several engines
+    were measured, see fit_joint), plus '<engine>@*' and '*@*' fallbacks.
 
     The wildcard entries carry the same fit; lookups through them are labelled extrapolated and get a
     widened error band (solver.estimate.EXTRAPOLATED_WIDEN).
     """
-    groups: dict[tuple[str, str], list[Measurement]] = {}
+    by_class: dict[str, list[Measurement]] = {}
     for m in rows:
-        groups.setdefault((m.engine, catalog.gpus[m.gpu].compat_key), []).append(m)
+        by_class.setdefault(catalog.gpus[m.gpu].compat_key, []).append(m)
     out: list[PerfFactors] = []
-    per_engine: dict[str, list[Measurement]] = {}
-    for (engine, cls), rs in sorted(groups.items()):
-        out.append(fit(catalog, rs, engine, cls, source))
-        per_engine.setdefault(engine, []).extend(rs)
-    for engine, rs in sorted(per_engine.items()):
-        out.append(fit(catalog, rs, engine, "*", source))
+    wildcard: dict[str, PerfFactors] = {}
+    for cls, rs in sorted(by_class.items()):
+        fits = fit_joint(catalog, rs, cls, source) if len({m.engine for m in rs}) > 1 else \
+            {rs[0].engine: fit(catalog, rs, rs[0].engine, cls, source)}
+        for engine, f in sorted(fits.items()):
+            out.append(f)
+            wildcard.setdefault(engine, f)  # the first class measured stands in for the others
+    for engine, f in sorted(wildcard.items()):
+        out.append(f.model_copy(update={"id": f"{engine}@*", "gpu_class": "*"}))
     out.append(fit(catalog, rows, "*", "*", source))
     return out
 
@@ -281,3 +285,53 @@ def overlay_yaml(factors: list[PerfFactors], header: str = "") -> str:
 
     body = yaml.safe_dump({"calibration": [f.model_dump(mode="json") for f in factors]}, sort_keys=False, width=200)
     return header + body
+
+
+SHARED = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficiency_prefill", "moe_efficiency")
+OWN = ("step_overhead_ms", "prefill_overhead_ms", "burst_factor")
+
+
+def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source: str) -> dict[str, PerfFactors]:
+    """One fit over every engine's rows: the hardware-level efficiencies (SHARED) are common to all
+    engines, the overheads and the arrival burstiness (OWN) are per engine.  Fewer free parameters per
+    engine than `fit`, so an engine with few measured models borrows the physics of the others."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    engines = sorted({m.engine for m in rows})
+    lo = {p: lo for p, lo in zip(PARAMS, LOWER, strict=True)}
+    hi = {p: hi for p, hi in zip(PARAMS, UPPER, strict=True)}
+    sc = {p: s for p, s in zip(PARAMS, SCALE, strict=True)}
+    start = {"bandwidth_efficiency": 0.7, "compute_efficiency_decode": 0.3, "compute_efficiency_prefill": 0.5,
+             "moe_efficiency": 1.0, "step_overhead_ms": 3.0, "prefill_overhead_ms": 30.0, "burst_factor": 0.05}
+    names = list(SHARED) + [f"{e}:{p}" for e in engines for p in OWN]
+    base = [n.split(":")[-1] for n in names]
+    x0 = np.array([start[b] / sc[b] for b in base])
+    lb = np.array([lo[b] / sc[b] for b in base])
+    ub = np.array([hi[b] / sc[b] for b in base])
+    by_engine = {e: [m for m in rows if m.engine == e] for e in engines}
+
+    def factors_for(z: np.ndarray, e: str, bands=((-0.3, 0.3), (-0.5, 0.5)), n=0) -> PerfFactors:
+        vals = {b: float(v) * sc[b] for b, v in zip(base[:len(SHARED)], z[:len(SHARED)], strict=True)}
+        for i, name in enumerate(names[len(SHARED):], start=len(SHARED)):
+            eng, p = name.split(":")
+            if eng == e:
+                vals[p] = float(z[i]) * sc[p]
+        return make_factors(e, gpu_class, [vals[p] for p in PARAMS], bands[0], bands[1], n, source)
+
+    def res(z: np.ndarray) -> np.ndarray:
+        out: list[float] = []
+        for e, rs in by_engine.items():
+            a, b = residuals(catalog, rs, factors_for(z, e))
+            out += a + b
+        return np.array(out) if out else np.zeros(1)
+
+    sol = least_squares(res, x0, bounds=(lb, ub), method="trf", loss="soft_l1", f_scale=0.3, x_scale="jac", max_nfev=200)
+    out = {}
+    for e, rs in by_engine.items():
+        f = factors_for(sol.x, e)
+        a, b = residuals(catalog, rs, f)
+        bands = ((round(quantile(a, 0.05), 4), round(quantile(a, 0.95), 4)), (round(quantile(b, 0.05), 4), round(quantile(b, 0.95), 4)))
+        rounded = [round(getattr(f, p), 5) for p in PARAMS]
+        out[e] = make_factors(e, gpu_class, rounded, bands[0], bands[1], len(rs), source)
+    return out
