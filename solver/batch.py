@@ -285,10 +285,11 @@ class _Progress:
     def __init__(self, show: bool):
         self.p = None
         if show:
+            from rich.console import Console
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
             self.p = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True,
-                              console=__import__("rich.console").console.Console(stderr=True))
+                              console=Console(stderr=True))
             self.p.start()
             self.task = self.p.add_task("solving")
 

@@ -157,7 +157,8 @@ def predict_measurement(catalog: Catalog, m: Measurement, factors: PerfFactors) 
     """
     from solver.estimate import estimate
 
-    est = estimate_for(catalog, m, factors, estimate)
+    est = estimate(_FactorsView(catalog, factors), catalog.models[m.model], catalog.gpus[m.gpu], catalog.engines[m.engine],
+                   m.precision, m.kv_precision, m.tp, m.pp, m.input_len, m.output_len, m.concurrency)
     if est.perf is None or not est.fits:
         return None
     if m.tpot_ms < tpot_floor_ms(catalog, m):
@@ -178,12 +179,6 @@ def tpot_floor_ms(catalog: Catalog, m: Measurement) -> float:
     return kv / (gpu.memory_bandwidth_tbs * 1e12) * 1e3
 
 
-def estimate_for(catalog: Catalog, m: Measurement, factors: PerfFactors, estimate_fn):
-    cat = _with_factors(catalog, factors)
-    return estimate_fn(cat, catalog.models[m.model], catalog.gpus[m.gpu], catalog.engines[m.engine], m.precision,
-                       m.kv_precision, m.tp, m.pp, m.input_len, m.output_len, m.concurrency)
-
-
 class _FactorsView(Catalog):
     """A catalog whose factor lookup returns fixed factors (for fitting); shares everything else."""
 
@@ -193,10 +188,6 @@ class _FactorsView(Catalog):
 
     def factors(self, engine: str, gpu_class: str) -> tuple[PerfFactors, bool]:
         return self._fixed, True
-
-
-def _with_factors(catalog: Catalog, factors: PerfFactors) -> Catalog:
-    return _FactorsView(catalog, factors)
 
 
 def residuals(catalog: Catalog, rows: Iterable[Measurement], factors: PerfFactors) -> tuple[list[float], list[float]]:

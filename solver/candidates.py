@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from solver.catalog import Catalog
 from solver.compat import engine_runs, features_ok, kv_precision_ok, parallelism_ok, precision_path
+from solver.estimate import band_factors
 from solver.memory import plan_memory
 from solver.perf import Perf, fabric_of, predict
 from solver.pricing import hourly_price
@@ -204,7 +205,7 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
                     gpus_per_replica=gpr, servers_per_replica=spr, replicas_per_server=0 if spr > 1 else server.gpu_count // gpr,
                     precision_path=path, precision_note=note, feature_problem=None if feat.ok else feat.reason,
                     price_per_hour=price, kv_pool_gib=mem.kv_pool_gib, max_users_memory=mem.max_concurrency,
-                    calibrated=exact, band=estimate_band(factors, exact))
+                    calibrated=exact, band=band_factors(factors, exact))
                 if presolve:
                     why = shape_problem(shape, scenario)
                     if why:
@@ -213,14 +214,6 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
                 cands.shapes.append(shape)
                 _add_options(cands, scenario, shape, factors, fab, mem.kv_per_sequence_gib)
     return cands
-
-
-def estimate_band(factors, exact: bool) -> tuple[tuple[float, float], tuple[float, float]]:
-    from solver.estimate import EXTRAPOLATED_WIDEN
-
-    w = 1.0 if exact else EXTRAPOLATED_WIDEN
-    (a, b), (c, d) = factors.ttft_log_band, factors.tpot_log_band
-    return (math.exp(a * w), math.exp(b * w)), (math.exp(c * w), math.exp(d * w))
 
 
 def _perf(scenario: Scenario, model: LlmModel, shape: Shape, factors, fab, users: int) -> Perf:

@@ -136,15 +136,18 @@ class Catalog:
 
 def _load_raw(raws: dict[str, _Raw], text: str, fname: str, builtin: bool, problems: list[str]) -> None:
     try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        node = yaml.compose(text, Loader=loader)
-        doc = yaml.load(text, Loader=loader)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+        try:
+            node = loader.get_single_node()
+            doc = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark else ""
         problems.append(f"{fname}{line}: not valid YAML: {getattr(e, 'problem', e)}")
         return
-    if doc is None:
+    if doc is None or node is None:
         return
     if not isinstance(doc, dict):
         problems.append(f"{fname}:1: top level must be a mapping of sections ({', '.join(SECTIONS)})")

@@ -51,8 +51,7 @@ class CatalogError(GpuplanError):
 
     def __init__(self, problems: list[str]):
         self.problems = problems
-        head = "catalog is invalid" if len(problems) != 1 else "catalog is invalid"
-        super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in problems))
+        super().__init__("catalog is invalid:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 class ScenarioError(GpuplanError):

@@ -22,6 +22,13 @@ FABRIC_RANK = {"nvswitch": 0, "nvlink_mesh": 1, "infinity_fabric": 2, "roce_mesh
 EXTRAPOLATED_WIDEN = 2.0  # error band multiplier (log space) where no measurement covers engine x GPU class
 
 
+def band_factors(factors: PerfFactors, exact: bool) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(TTFT low/high, TPOT low/high) multipliers of an estimate; widened where no measurement covers it."""
+    w = 1.0 if exact else EXTRAPOLATED_WIDEN
+    (a, b), (c, d) = factors.ttft_log_band, factors.tpot_log_band
+    return (math.exp(a * w), math.exp(b * w)), (math.exp(c * w), math.exp(d * w))
+
+
 def default_server(catalog: Catalog, gpu: Gpu, gpus: int) -> Server:
     """The catalog server with this GPU that hosts `gpus` GPUs on the best fabric (or the largest one)."""
     same = [s for s in catalog.servers.values() if s.gpu == gpu.id]
@@ -61,12 +68,7 @@ class Estimate:
     notes: list[str] = field(default_factory=list)
 
     def band(self) -> tuple[tuple[float, float], tuple[float, float]]:
-        """(ttft low/high factors, tpot low/high factors)."""
-        f = self.factors
-        w = 1.0 if self.calibrated else EXTRAPOLATED_WIDEN
-        lo_t, hi_t = f.ttft_log_band
-        lo_p, hi_p = f.tpot_log_band
-        return (math.exp(lo_t * w), math.exp(hi_t * w)), (math.exp(lo_p * w), math.exp(hi_p * w))
+        return band_factors(self.factors, self.calibrated)
 
     def as_dict(self) -> dict:
         r2 = lambda x: None if x is None else round(x, 2)  # noqa: E731

@@ -91,14 +91,8 @@ def _allowed_rejections(cands: Candidates, sc: Scenario, catalog: Catalog) -> li
 
     if not AllowedHardware("allowed_hardware", "").active(sc):
         return []
-    allowed_servers = set()
-    for s in catalog.servers.values():
-        g = catalog.gpus[s.gpu]
-        ok = (sc.allowed_gpus is None or g.id in sc.allowed_gpus) and (sc.allowed_servers is None or s.id in sc.allowed_servers) \
-            and (sc.allowed_vendors is None or g.vendor in {v.lower() for v in sc.allowed_vendors}) \
-            and (sc.allowed_providers is None or s.provider in {p.lower() for p in sc.allowed_providers})
-        if ok:
-            allowed_servers.add(s.id)
+    allowed_servers = {s.id for s in catalog.servers.values()
+                       if AllowedHardware.hardware_problem(catalog.gpus[s.gpu], s, sc) is None}
     counts = Counter(reason for desc, reason in cands.rejections if desc.split(" / ")[0] in allowed_servers)
     return [f"allowed hardware: {r} ({n}x)" for r, n in counts.most_common(5)]
 

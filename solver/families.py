@@ -270,9 +270,6 @@ class MaxServers(Family):
 
 
 class Stock(Family):
-    def active(self, sc):
-        return True
-
     def violation(self, o, sc):
         st = o.shape.server.stock
         if st is not None and o.servers > st:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from solver.candidates import Option, Shape, estimate_band
+from solver.candidates import Option, Shape
 from solver.catalog import Catalog
 from solver.compat import engine_runs, features_ok, kv_precision_ok, parallelism_ok, precision_path
 from solver.families import violations
@@ -21,7 +21,7 @@ REL_TOL = 1e-6
 
 
 def rebuild(config: dict, sc: Scenario, catalog: Catalog, model: LlmModel) -> tuple[Option | None, list[str]]:
-    from solver.estimate import estimate
+    from solver.estimate import band_factors, estimate
 
     problems: list[str] = []
     server = catalog.servers[config["server"]]
@@ -60,7 +60,7 @@ def rebuild(config: dict, sc: Scenario, catalog: Catalog, model: LlmModel) -> tu
                   gpus_per_replica=gpr, servers_per_replica=spr, replicas_per_server=rps, precision_path=path,
                   precision_note=note, feature_problem=None if feat.ok else feat.reason, price_per_hour=price,
                   kv_pool_gib=mem1.kv_pool_gib, max_users_memory=mem1.max_concurrency if mem1.max_concurrency else 0,
-                  calibrated=exact, band=estimate_band(factors, exact))
+                  calibrated=exact, band=band_factors(factors, exact))
     option = Option(shape=shape, users_per_replica=users, replicas=replicas, servers=servers,
                     kv_need_gib=mem1.kv_cache_gib, perf=est.perf, total_tokens_per_s=replicas * est.perf.output_tokens_per_s)
     return option, problems
