@@ -53,7 +53,7 @@ def main() -> None:
         fronts.append(len(plan.front))
         p, model, _ = prepare(sc, cat)
         t2 = time.perf_counter()
-        front_vectors(enumerate_candidates(p, cat, model).options, p)
+        front_vectors(enumerate_candidates(p, cat, model, screen=False).options, p)
         brute.append(1e3 * (time.perf_counter() - t2))
     report = {
         "scenarios": args.n,

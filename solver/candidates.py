@@ -12,13 +12,15 @@ hardware, precision unsupported, parallelism rule, weights do not fit) become re
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from solver.catalog import Catalog
 from solver.compat import engine_runs, features_ok, kv_precision_ok, parallelism_ok, precision_path
 from solver.estimate import band_factors
 from solver.memory import plan_memory
-from solver.perf import Perf, fabric_of, predict
+from solver.perf import Perf, ReplicaSpeed, fabric_of
 from solver.pricing import hourly_price
 from solver.scaling import HOURS_PER_MONTH
 from solver.schema.engine import Engine
@@ -105,8 +107,25 @@ class Candidates:
     shapes: list[Shape]
     options: list[Option]
     rejections: list[tuple[str, str]] = field(default_factory=list)  # (shape description, reason)
-    presolved: list[tuple[str, str]] = field(default_factory=list)  # shapes a shape-level family removed
+    presolved: list[tuple[str, str]] = field(default_factory=list)  # shapes a family removed before evaluation
     peak_users: int = 1
+    # configurations screened out unevaluated: for each, a subset of the families every one of them breaks
+    # (the explanation's conflict search counts them; see _add_options)
+    blocked: set[frozenset[str]] = field(default_factory=set)
+    screened_shapes: int = 0  # shapes too slow even with one user per replica
+    screened_levels: int = 0  # load levels above the largest one meeting the service targets
+    single_user: list[Option] = field(default_factory=list)  # each shape at one user per replica, when a service target is set
+
+
+#: which shapes an enumeration evaluates:
+#: all          every shape (the brute-force oracle, tests)
+#: feasible     only shapes no shape-level family forbids (the planner: exactly what those families'
+#:              CP-SAT constraints would do, decided before any memory or speed evaluation)
+#: in_scope_rest  shapes on hardware the scenario allows and can price, that a non-scope shape-level
+#:              family forbids (fallback precision, engine features, multi-server): the explanation's
+#:              complement of `feasible`
+#: out_of_scope shapes on hardware not allowed or without a price (the explanation's "fits on ...")
+SELECT = ("all", "feasible", "in_scope_rest", "out_of_scope")
 
 
 def ladder(limit: int) -> list[int]:
@@ -141,31 +160,40 @@ def _describe(server: Server, engine: Engine, tp: int, pp: int) -> str:
     return f"{server.id} / {engine.id} / TP{tp} PP{pp}"
 
 
-def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, presolve: bool = False) -> Candidates:
-    """Shapes and their evaluated load levels.
+def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, select: str = "all",
+                         screen: bool = True, stop: Callable[[Candidates], bool] | None = None) -> Candidates:
+    """Shapes and their evaluated load levels (`select`: see SELECT).
 
-    presolve=True drops, before evaluating their loads, the shapes a shape-level constraint family
-    forbids (exactly what those families' CP-SAT constraints would do), recording the reason; the
-    explanation of an infeasible scenario enumerates without it so that CP-SAT sees every family.
+    screen=True skips configurations that provably break a service target (metrics worsen with the
+    load: a shape too slow with one user per replica, levels above the largest load meeting the
+    targets), recording what they break in `blocked`; the front is unchanged, since they are
+    infeasible.  `stop` ends the enumeration early once it returns True (a feasibility search);
+    such a search also skips shapes whose least possible servers or cost break max_servers or budget.
     """
     from solver.families import AllowedHardware, needs_price, shape_problem
 
-    early = presolve  # shape-level families checked before any memory or speed evaluation
+    if select not in SELECT:
+        raise ValueError(f"select must be one of {SELECT}")
+    early = select == "feasible"  # shape-level families checked before any memory or speed evaluation
     engines = list(catalog.engines.values()) if scenario.engine == "any" else [catalog.engine(scenario.engine)]
     peak = scenario.peak_users
     seq, ctx = scenario.prompt_tokens + scenario.output_tokens, scenario.context_tokens
     kv = scenario.kv
     cands = Candidates(model=model, shapes=[], options=[], peak_users=peak)
     rej = cands.rejections
+    # memory and speed depend on the GPU, engine, layout and links, not on who sells the server: many
+    # SKUs share them, so both are evaluated once per enumeration
+    memo: dict[tuple, Any] = {}
     for server in catalog.servers.values():
         gpu = catalog.gpus[server.gpu]
         price = hourly_price(server, scenario.currency, catalog.pricing)
-        if early:
-            why = AllowedHardware.hardware_problem(gpu, server, scenario)
-            if why is None and price is None and needs_price(scenario):
-                why = f"price_known: {server.id} has no {scenario.currency} price"
-            if why:
+        why = AllowedHardware.hardware_problem(gpu, server, scenario)
+        if why is None and price is None and needs_price(scenario):
+            why = f"price_known: {server.id} has no {scenario.currency} price"
+        if (why is None) == (select == "out_of_scope"):
+            if why and early:
                 cands.presolved.append((server.id, why))
+            if select != "all":
                 continue
         for engine in engines:
             head = f"{server.id} / {engine.id}"
@@ -182,7 +210,8 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
                 rej.append((head, v.reason))
                 continue
             feat = features_ok(engine, gpu, scenario.features)
-            if early and ((path == "fallback" and not scenario.allow_fallback_precision) or not feat.ok):
+            pair_bad = (path == "fallback" and not scenario.allow_fallback_precision) or not feat.ok
+            if early and pair_bad:
                 cands.presolved.append((head, note if path == "fallback" and not scenario.allow_fallback_precision else feat.reason))
                 continue
             factors, exact = catalog.factors(engine.id, gpu.compat_key)
@@ -190,12 +219,17 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
             for tp, pp, spr in layouts_for(server, engine, model):
                 if early and spr > 1 and not scenario.allow_multi_server:
                     continue
+                if select == "in_scope_rest" and not (pair_bad or (spr > 1 and not scenario.allow_multi_server)):
+                    continue  # the planner's own enumeration covered it
                 desc = _describe(server, engine, tp, pp)
                 v = parallelism_ok(engine, model, tp, pp, spr > 1)
                 if not v.ok:
                     rej.append((desc, v.reason))
                     continue
-                mem = plan_memory(model, gpu, engine, scenario.precision, kv, tp, pp, 1, seq, ctx, scenario.memory_rule)
+                mkey = (gpu.id, engine.id, tp, pp)
+                if mkey not in memo:
+                    memo[mkey] = plan_memory(model, gpu, engine, scenario.precision, kv, tp, pp, 1, seq, ctx, scenario.memory_rule)
+                mem = memo[mkey]
                 if mem.max_concurrency < 1:
                     rej.append((desc, mem.reason or "does not fit"))
                     continue
@@ -206,54 +240,89 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
                     precision_path=path, precision_note=note, feature_problem=None if feat.ok else feat.reason,
                     price_per_hour=price, kv_pool_gib=mem.kv_pool_gib, max_users_memory=mem.max_concurrency,
                     calibrated=exact, band=band_factors(factors, exact))
-                if presolve:
+                if early:
                     why = shape_problem(shape, scenario)
                     if why:
                         cands.presolved.append((desc, why))
                         continue
-                cands.shapes.append(shape)
-                _add_options(cands, scenario, shape, factors, fab, mem.kv_per_sequence_gib)
+                if stop is not None and _hopeless(shape, scenario, peak):
+                    continue
+                n = len(cands.options)
+                _add_options(cands, scenario, shape, factors, fab, mem.kv_per_sequence_gib, screen, memo)
+                if len(cands.options) > n:
+                    cands.shapes.append(shape)
+                elif early:
+                    cands.presolved.append((desc, "service targets: missed even with one user per replica"))
+                if stop is not None and stop(cands):
+                    return cands
     return cands
 
 
-def _perf(scenario: Scenario, model: LlmModel, shape: Shape, factors, fab, users: int) -> Perf:
-    return predict(model, shape.gpu, fab, scenario.precision, shape.precision_path == "native", scenario.kv,
-                   shape.tp, shape.pp, users, scenario.prompt_tokens, scenario.output_tokens, factors,
-                   shape.engine.max_parallel_requests)
+def _hopeless(shape: Shape, sc: Scenario, peak: int) -> bool:
+    """No load level can meet max_servers, stock or the budget: even the fewest replicas memory allows are too many."""
+    per_replica = min(peak, shape.max_users_memory, shape.engine.max_parallel_requests or peak)
+    servers = shape.servers_for(math.ceil(peak / per_replica))
+    if servers > sc.max_servers or (shape.server.stock is not None and servers > shape.server.stock):
+        return True
+    if sc.budget_per_hour is not None:
+        return shape.price_per_hour is None or shape.price_per_hour * servers > sc.budget_per_hour
+    return False
 
 
-def meets_service(scenario: Scenario, p: Perf) -> bool:
-    if scenario.max_tpot_ms is not None and p.tpot_ms > scenario.max_tpot_ms:
-        return False
-    if scenario.min_tokens_per_s_per_user is not None and p.per_user_tokens_per_s < scenario.min_tokens_per_s_per_user:
-        return False
-    return not (scenario.max_ttft_ms is not None and p.ttft_ms > scenario.max_ttft_ms)
+def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, fab, kv_seq_gib: float,
+                 screen: bool, memo: dict[tuple, Any]) -> None:
+    from solver.families import service_active, service_breaks, shape_breaks
 
-
-def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, fab, kv_seq_gib: float) -> None:
     peak = cands.peak_users
     levels = set(ladder(peak))
     cap = min(peak, shape.max_users_memory)
     levels.add(cap)
     if shape.engine.max_parallel_requests is not None:
         levels.add(min(peak, shape.engine.max_parallel_requests))
-    perf_cache: dict[int, Perf] = {}
+    options: dict[int, Option] = {}
+    skey = (shape.gpu.id, shape.engine.id, fab, shape.tp, shape.pp, shape.precision_path)
+    if skey not in memo:
+        memo[skey] = ReplicaSpeed(cands.model, shape.gpu, fab, scenario.precision, shape.precision_path == "native",
+                                  scenario.kv, shape.tp, shape.pp, scenario.prompt_tokens, scenario.output_tokens, factors,
+                                  shape.engine.max_parallel_requests)
+    speed = memo[skey]
 
-    def perf(c: int) -> Perf:
-        if c not in perf_cache:
-            perf_cache[c] = _perf(scenario, cands.model, shape, factors, fab, c)
-        return perf_cache[c]
+    def option(users: int) -> Option:
+        """The configuration carrying `users` per replica (evaluated once)."""
+        if users not in options:
+            r = math.ceil(peak / users)
+            pkey = (shape.gpu.id, shape.engine.id, fab, shape.tp, shape.pp, shape.precision_path, users)
+            if pkey not in memo:
+                memo[pkey] = speed.at(users)
+            p = memo[pkey]
+            options[users] = Option(
+                shape=shape, users_per_replica=users, replicas=r, servers=shape.servers_for(r),
+                kv_need_gib=kv_seq_gib * min(users, shape.engine.max_parallel_requests or users),
+                perf=p, total_tokens_per_s=r * p.output_tokens_per_s)
+        return options[users]
 
-    if any(x is not None for x in (scenario.max_tpot_ms, scenario.min_tokens_per_s_per_user, scenario.max_ttft_ms)):
-        lo, hi = 1, cap  # largest c meeting the service targets (metrics worsen with c)
-        if meets_service(scenario, perf(1)):
-            while lo < hi:
-                mid = (lo + hi + 1) // 2
-                if meets_service(scenario, perf(mid)):
-                    lo = mid
-                else:
-                    hi = mid - 1
+    lo: int | None = None  # the largest load meeting the service targets, when there are targets
+    above: frozenset[str] = frozenset()
+    if service_active(scenario):
+        cands.single_user.append(option(1))
+        first = service_breaks(option(1), scenario)
+        if first and screen:  # TPOT, TTFT and per-user speed only worsen with the load: no level can meet them
+            cands.blocked.add(first | shape_breaks(shape, scenario))
+            cands.screened_shapes += 1
+            return
+        lo, hi = (1, cap) if not first else (0, 0)  # largest load meeting the service targets
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if not service_breaks(option(mid), scenario):
+                lo = mid
+            else:
+                hi = mid - 1
+        if lo >= 1:
             levels.add(lo)
+        if lo < cap:
+            above = service_breaks(option(lo + 1), scenario)  # non-empty: the search saw lo + 1 miss a target
+        else:
+            lo = None  # every load memory allows meets the targets: nothing to screen
     seen_r: set[int] = set()
     for c in sorted(levels, reverse=True):
         r = math.ceil(peak / c)
@@ -261,8 +330,8 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
             continue
         seen_r.add(r)
         users = math.ceil(peak / r)  # load actually carried per replica
-        p = perf(users)
-        cands.options.append(Option(
-            shape=shape, users_per_replica=users, replicas=r, servers=shape.servers_for(r),
-            kv_need_gib=kv_seq_gib * min(users, shape.engine.max_parallel_requests or users),
-            perf=p, total_tokens_per_s=r * p.output_tokens_per_s))
+        if screen and lo is not None and users > lo:
+            cands.blocked.add(above | shape_breaks(shape, scenario))
+            cands.screened_levels += 1
+            continue
+        cands.options.append(option(users))

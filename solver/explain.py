@@ -1,16 +1,27 @@
 """Why nothing fits, in the user's terms, and the nearest relaxation that would make it fit.
 
-Local conflicts come from the candidates' rejection reasons (no shape survives: precision, engine,
-memory...).  Cross-candidate conflicts come from CP-SAT: the model is rebuilt with each family's
-literal as an assumption and the solver names a subset of families that cannot hold together.
-The nearest relaxation of each family in that core is read off the options that break only it.
+Every configuration is one option (a shape at a load level), and it is feasible exactly when it breaks
+no constraint family.  So the requirements in conflict are a *hitting set*: a set of families such
+that every configuration breaks at least one of them.  CP-SAT finds the smallest such set (ties go to
+the family listed first in solver.families) over the distinct violation sets of
+
+- the planner's own options (hardware in scope, every shape-level family holding), with the
+  configurations its screening skipped counted by what they provably break (Candidates.blocked);
+- the shapes on in-scope hardware that a shape-level family forbids (fallback precision, engine
+  features, multi-server), enumerated here.
+
+Scope families (allowed hardware, a price in the scenario's currency) are the user's frame: the
+conflict is found inside it, and a feasibility search outside it (stopping at the first success)
+adds "fits on X, which is not allowed" and the scope family.  Local conflicts (nothing passes the
+engine, precision and memory checks) come from the rejection reasons.  The nearest relaxation of
+each family in the conflict is read off the options that break only it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from solver.candidates import Candidates, enumerate_candidates
+from solver.candidates import Candidates, Option, enumerate_candidates
 from solver.catalog import Catalog
 from solver.families import FAMILIES, capacity, violations
 from solver.schema.llm import LlmModel
@@ -18,28 +29,81 @@ from solver.schema.precision import Precision
 from solver.schema.scenario import Scenario
 
 LABELS = {f.name: f.label for f in FAMILIES}
+ORDER = {f.name: i for i, f in enumerate(FAMILIES)}
+SCOPE = frozenset({"allowed_hardware", "price_known"})
 
 
-def _core(cands: Candidates, sc: Scenario) -> list[str]:
-    from solver.cpsat_model import PlanModel
-    from solver.dominance import prune_dominated
+def minimal_sets(sets: set[frozenset[str]]) -> list[frozenset[str]]:
+    """The inclusion-minimal sets (a superset is hit whenever its subset is), in a fixed order."""
+    ordered = sorted(sets, key=lambda x: (len(x), sorted(ORDER[n] for n in x)))
+    out: list[frozenset[str]] = []
+    for x in ordered:
+        if not any(y <= x for y in out):
+            out.append(x)
+    return out
 
-    # exact reduction: an option no better than another on every constraint (shape-level ones
-    # included as 0/1 columns) cannot change which families conflict
-    options = prune_dominated(cands.options, sc, shape_flags=True)
-    used = {id(o.shape) for o in options}
-    pm = PlanModel([s for s in cands.shapes if id(s) in used], options, sc, explain=True)
-    solver = pm.solver()
-    status = solver.Solve(pm.model)
-    if status != pm.cp.INFEASIBLE:
+
+def min_conflict(sets: set[frozenset[str]]) -> list[str]:
+    """The smallest set of families that every violation set meets (CP-SAT, one worker)."""
+    from ortools.sat.python import cp_model
+
+    sets_min = minimal_sets(sets)
+    names = sorted({n for x in sets_min for n in x}, key=ORDER.__getitem__)
+    if not names:
         return []
-    names = {lit.Index(): n for n, lit in pm.v.lits.items()}
-    return sorted(names[i] for i in solver.SufficientAssumptionsForInfeasibility() if i in names)
+    m = cp_model.CpModel()
+    x = {n: m.NewBoolVar(n) for n in names}
+    for st in sets_min:
+        m.AddBoolOr([x[n] for n in sorted(st, key=ORDER.__getitem__)])
+    big = len(FAMILIES) + 1  # cardinality first, then the earlier families
+    m.Minimize(sum((big * big + ORDER[n]) * x[n] for n in names))
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    if solver.Solve(m) != cp_model.OPTIMAL:
+        raise RuntimeError("CP-SAT did not prove the smallest conflict")
+    return [n for n in names if solver.BooleanValue(x[n])]
 
 
-def _relaxation(cands: Candidates, sc: Scenario, family: str, broken: list[frozenset[str]]) -> str | None:
-    """The best option that breaks only `family`, described as what the user would have to accept."""
-    only = [o for o, b in zip(cands.options, broken, strict=True) if b == {family}]
+def _search(sc: Scenario, catalog: Catalog, model: LlmModel, select: str, allowed: frozenset[str]) -> Option | None:
+    """The first option (catalog order) that breaks no family outside `allowed`, or None."""
+    hit: list[Option] = []
+    seen = 0
+
+    def stop(c: Candidates) -> bool:
+        nonlocal seen
+        for o in c.options[seen:]:
+            if {n for n, _ in violations(o, sc)} <= allowed:
+                hit.append(o)
+                return True
+        seen = len(c.options)
+        return False
+
+    enumerate_candidates(sc, catalog, model, select=select, stop=stop)
+    return hit[0] if hit else None
+
+
+def _outside_scope(sc: Scenario, catalog: Catalog, model: LlmModel) -> tuple[list[str], str] | None:
+    """Scope families whose relaxation alone would make the scenario feasible, with the suggestion."""
+    o = _search(sc, catalog, model, "out_of_scope", SCOPE)
+    if o is None:
+        return None
+    names = sorted({n for n, _ in violations(o, sc)}, key=ORDER.__getitem__)
+    if names == ["price_known"]:
+        return names, (f"{o.shape.server.id} would fit but has no {sc.currency} price: add prices with an overlay, "
+                       "or choose another currency")
+    return names, f"fits on {o.shape.gpu.id} ({o.shape.server.id}), which is not allowed"
+
+
+def _relaxation(options: list[Option], single: list[Option], sc: Scenario, family: str,
+                broken: list[frozenset[str]]) -> str | None:
+    """The best option that breaks only `family`, described as what the user would have to accept.
+
+    Screening skips the load levels that miss a service target, so for those targets the options
+    with one user per replica (`single`, each shape's fastest) are considered too."""
+    pool = options + single if family in ("per_user_speed", "tpot_target", "ttft_target") else options
+    pool_broken = broken + [frozenset(n for n, _ in violations(o, sc)) for o in pool[len(options):]]
+    only = [o for o, b in zip(pool, pool_broken, strict=True) if b == {family}]
     if not only:
         return None
     cur = sc.currency
@@ -68,12 +132,6 @@ def _relaxation(cands: Candidates, sc: Scenario, family: str, broken: list[froze
     if family == "precision_support":
         gpus = sorted({o.shape.gpu.id for o in only})
         return f"fits on {', '.join(gpus[:4])} through a {sc.precision.value} fallback: allow fallback precision"
-    if family == "price_known":
-        servers = sorted({o.shape.server.id for o in only})
-        return f"only servers without a {cur} price fit ({', '.join(servers[:4])}): add prices with an overlay, or choose another currency"
-    if family == "allowed_hardware":
-        o = min(only, key=lambda o: (o.cost_per_hour or 0, -o.total_tokens_per_s))
-        return f"fits on {o.shape.gpu.id} ({o.shape.server.id}), which is not allowed"
     if family == "vram_fit":
         o = max(only, key=lambda o: capacity(o))
         return f"memory holds too few users per replica ({o.shape.max_users_memory} on {o.shape.gpu.id})"
@@ -98,38 +156,49 @@ def _allowed_rejections(cands: Candidates, sc: Scenario, catalog: Catalog) -> li
 
 
 def _precision_alternatives(sc: Scenario, catalog: Catalog, model: LlmModel) -> list[str]:
-    """Lower precisions under which configurations exist ('fits with FP8')."""
-    out = []
-    order = [Precision.fp8, Precision.int8, Precision.int4, Precision.fp4]
-    for p in order:
+    """The first lower precision under which a configuration exists ('fits with FP8')."""
+    for p in (Precision.fp8, Precision.int8, Precision.int4, Precision.fp4):
         if p == sc.precision:
             continue
         alt = sc.model_copy(update={"precision": p, "kv_precision": sc.kv_precision})
-        c = enumerate_candidates(alt, catalog, model, presolve=True)
-        if any(not violations(o, alt) for o in c.options):
-            out.append(f"fits with {p.value.upper()} weights")
-            break
-    return out
+        if _search(alt, catalog, model, "feasible", frozenset()) is not None:
+            return [f"fits with {p.value.upper()} weights"]
+    return []
 
 
 def explain(cands: Candidates, sc: Scenario, catalog: Catalog, model: LlmModel) -> dict:
+    """Explain an infeasible scenario; `cands` is the planner's enumeration (select='feasible')."""
+    rest = enumerate_candidates(sc, catalog, model, select="in_scope_rest")
+    options = cands.options + rest.options
+    single = cands.single_user + rest.single_user
+    broken = [frozenset(n for n, _ in violations(o, sc)) for o in options]
+    sets = set(broken) | cands.blocked | rest.blocked
     result: dict = {"conflict": [], "reasons": [], "suggestions": []}
-    if not cands.options:
-        counts = Counter(reason for _, reason in cands.rejections)
+    core = min_conflict(sets) if sets else []
+    outside = _outside_scope(sc, catalog, model) if any(f.active(sc) for f in FAMILIES if f.name in SCOPE) else None
+    if not sets:
+        rejections = sorted(set(cands.rejections) | set(rest.rejections))
+        counts = Counter(reason for _, reason in rejections)
         result["reasons"] = _allowed_rejections(cands, sc, catalog) + [f"{n} candidate(s): {r}" for r, n in counts.most_common(6)]
-        result["conflict"] = ["no candidate survives the local checks (engine x hardware, precision, parallelism, memory)"]
+        if outside is None:
+            result["conflict"] = ["no candidate survives the local checks (engine x hardware, precision, parallelism, memory)"]
     else:
-        core = _core(cands, sc)
-        result["conflict"] = [LABELS[n] for n in core]
-        broken = [frozenset(n for n, _ in violations(o, sc)) for o in cands.options]
         for n in core:
-            r = _relaxation(cands, sc, n, broken)
+            r = _relaxation(options, single, sc, n, broken)
             if r:
                 result["suggestions"].append(r)
-        # reasons per family over all options, for the user's overview
+        # reasons per family over the evaluated options, for the user's overview
         per_family = Counter(n for b in broken for n in b)
-        result["reasons"] = [f"{LABELS[n]}: breaks {k} of {len(cands.options)} options" for n, k in per_family.most_common()]
-        if "allowed_hardware" in core:
+        result["reasons"] = [f"{LABELS[n]}: breaks {k} of {len(options)} evaluated options" for n, k in per_family.most_common()]
+        shapes, levels = cands.screened_shapes + rest.screened_shapes, cands.screened_levels + rest.screened_levels
+        if shapes or levels:
+            result["reasons"].append(f"not evaluated, as they miss a service target: {shapes} shape(s) even with one user "
+                                     f"per replica, {levels} heavier load level(s)")
+    result["conflict"] += [LABELS[n] for n in core]
+    if outside is not None:
+        result["conflict"] += [LABELS[n] for n in outside[0] if n not in core]
+        result["suggestions"].append(outside[1])
+        if "allowed_hardware" in outside[0]:
             result["reasons"] = _allowed_rejections(cands, sc, catalog) + result["reasons"]
     if any(k in " ".join(result["reasons"] + result["conflict"]) for k in ("does not fit", "KV", "VRAM", "weights", "memory")):
         result["suggestions"] += _precision_alternatives(sc, catalog, model)

@@ -316,6 +316,24 @@ def violations(o: Option, sc: Scenario) -> list[tuple[str, str]]:
     return out
 
 
+#: service targets on one replica's metrics, which only worsen as its load grows (candidates screen on them)
+SERVICE = ("tpot_target", "per_user_speed", "ttft_target")
+
+
+def service_active(sc: Scenario) -> bool:
+    return any(f.active(sc) for f in FAMILIES if f.name in SERVICE)
+
+
+def service_breaks(o: Option, sc: Scenario) -> frozenset[str]:
+    """The service targets the option misses."""
+    return frozenset(f.name for f in FAMILIES if f.name in SERVICE and f.active(sc) and f.violation(o, sc))
+
+
+def shape_breaks(s: Shape, sc: Scenario) -> frozenset[str]:
+    """The shape-level families the shape breaks (every configuration of it breaks them)."""
+    return frozenset(f.name for f in FAMILIES if isinstance(f, ShapeFamily) and f.active(sc) and f.shape_violation(s, sc))
+
+
 def shape_problem(s: Shape, sc: Scenario) -> str | None:
     """The first shape-level family the shape breaks, as 'family: reason'."""
     for f in FAMILIES:

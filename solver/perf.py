@@ -160,6 +160,29 @@ def peak_tflops(gpu: Gpu, precision: Precision, native: bool) -> float:
     return t.get(precision.value) or half
 
 
+def _prefill_share(n: float, t_prefill: float, wait0: float, o1: int, pp: int, t_mem: float, t_comp: float,
+                   fixed: float, g) -> float:
+    """The prefill share rho solving rho = n / cycle(rho), in closed form (g(rho) = n / cycle - rho).
+
+    With u = 1 / (1 - rho), the waiting term t_prefill * rho / (2(1 - rho)) is t_prefill (u - 1) / 2 and a
+    decode step is max(t_mem, t_comp u): on each side of the breakpoint rho_b = 1 - t_comp / t_mem the cycle
+    is K + L u, and n u = (u - 1)(K + L u) is the quadratic L u^2 + (K - L - n) u - K = 0 with one positive
+    root.  g decreases in rho, so its sign at rho_b tells the side.
+    """
+    rho_b = 1 - t_comp / t_mem if t_mem > t_comp else 0.0
+    compute_side = rho_b <= 0.0 or g(rho_b) > 0
+    k = t_prefill / 2 + wait0 + o1 * fixed
+    if compute_side:
+        L = t_prefill / 2 + o1 * pp * t_comp
+    else:
+        L = t_prefill / 2
+        k += o1 * pp * t_mem
+    b = k - L - n
+    disc = math.sqrt(b * b + 4 * L * k)
+    u = 2 * k / (b + disc) if b > 0 else (disc - b) / (2 * L)  # the stable form of the positive root
+    return 1 - 1 / u
+
+
 @dataclass(frozen=True)
 class Perf:
     ttft_ms: float
@@ -172,6 +195,108 @@ class Perf:
     prefill_ms: float
     prefill_share: float
     bound: str
+
+
+class ReplicaSpeed:
+    """The speed model of one replica layout; `at(concurrency)` gives its Perf.
+
+    Everything that does not depend on the load (bandwidths, links, one request's prefill, the KV of
+    one sequence) is computed once here, so evaluating a ladder of load levels costs little more
+    than the load-dependent part."""
+
+    def __init__(self, model: LlmModel, gpu: Gpu, fabric: Fabric, precision: Precision, native: bool,
+                 kv_precision: Precision, tp: int, pp: int, input_len: int, output_len: int, factors: PerfFactors,
+                 max_parallel: int | None = None):
+        self.model, self.precision, self.factors = model, precision, factors
+        self.tp, self.pp, self.output_len, self.max_parallel = tp, pp, output_len, max_parallel
+        self.bw = gpu.memory_bandwidth_tbs * 1e12 * factors.bandwidth_efficiency * (1.0 if native else FALLBACK_BW_FACTOR)
+        peak = peak_tflops(gpu, precision, native) * 1e12
+        work = model_work(model)
+        self.shards = tp * pp
+        self.link_gbs, self.link_lat, _ = tp_link(fabric, tp)
+        # point-to-point between PP stages: across servers when the replica spans them
+        if pp > 1:
+            across = tp * pp > fabric.gpus_per_server
+            self.p2p_gbs = (fabric.net_gbs or 1e-9) if across else (fabric.intra_gbs if fabric.kind not in ("none", "pcie") else fabric.pcie_gbs)
+            self.p2p_lat = (fabric.net_latency_us or 50.0) if across else PCIE_LATENCY_US
+        else:
+            self.p2p_gbs, self.p2p_lat = 1.0, 0.0
+        # decode, per sequence of the batch
+        avg_ctx = input_len + output_len / 2
+        self.kv_bytes_seq = kv_bytes_per_sequence(model, kv_precision, int(avg_ctx)) * kv_share_per_gpu(model, tp, pp)
+        self.flops_seq = (2 * work.matmul_active + attention_flops(model, avg_ctx)) / self.shards
+        self.decode_flops_rate = peak * factors.compute_efficiency_decode
+        # prefill of one request
+        n_chunks = math.ceil(input_len / PREFILL_CHUNK)
+        p_flops = input_len * 2 * work.matmul_active + attention_flops(model, input_len, causal_prefill=True)
+        self.t_p_compute = p_flops / (tp * peak * factors.compute_efficiency_prefill)  # the replica's compute one prefill occupies
+        t_p_mem = n_chunks * weight_bytes(model, precision) / tp / self.bw
+        t_p_comm = model.layers * 2 * allreduce_s(tp, input_len * model.hidden_size * ACT_BYTES, self.link_gbs, self.link_lat)
+        t_p_comm += (pp - 1) * (input_len * model.hidden_size * ACT_BYTES / (self.p2p_gbs * 1e9) + self.p2p_lat * 1e-6)
+        self.t_prefill = max(self.t_p_compute, t_p_mem) + t_p_comm + factors.prefill_overhead_ms / 1e3
+
+    def at(self, concurrency: int) -> Perf:
+        model, pp, factors, output_len, max_parallel = self.model, self.pp, self.factors, self.output_len, self.max_parallel
+        t_prefill, t_p_compute = self.t_prefill, self.t_p_compute
+        batch = concurrency if max_parallel is None else min(concurrency, max_parallel)
+        micro = batch / pp
+
+        # ---- decode
+        w_bytes = decode_weight_bytes(model, self.precision, batch, factors.moe_efficiency) / self.shards
+        t_mem = (w_bytes + micro * self.kv_bytes_seq) / self.bw
+        t_comp = micro * self.flops_seq / self.decode_flops_rate
+        t_comm = model.layers / pp * 2 * allreduce_s(self.tp, micro * model.hidden_size * ACT_BYTES, self.link_gbs, self.link_lat)
+        p2p = (pp - 1) * (micro * model.hidden_size * ACT_BYTES / (self.p2p_gbs * 1e9) + self.p2p_lat * 1e-6)
+        fixed = pp * t_comm + p2p + factors.step_overhead_ms / 1e3
+
+        def tpot_at(share: float) -> float:
+            """Decode step with chunked prefill mixed in: prefill FLOPs fill the compute slack of a
+            memory-bound step and stretch a compute-bound one (share = prefill's part of the compute)."""
+            return pp * max(t_mem, t_comp / (1 - share)) + fixed
+
+        tpot0 = tpot_at(0.0)
+
+        # ---- closed loop of `concurrency` users
+        if max_parallel is not None and concurrency > max_parallel:
+            service = t_prefill + output_len * tpot0
+            tpot = tpot0
+            ttft = (concurrency / max_parallel - 1) * service + t_prefill
+            total = max_parallel * output_len / service
+            rho = t_prefill / service
+        else:
+            wait0 = factors.burst_factor * (batch - 1) / 2 * t_prefill + (tpot0 / 2 if batch > 1 else 0.0)
+            o1 = max(output_len - 1, 0)
+
+            def g(r: float) -> float:
+                return batch * t_p_compute / (t_prefill + t_prefill * r / (2 * (1 - r)) + wait0 + o1 * tpot_at(r)) - r
+
+            rho = 0.0
+            if batch > 1 and g(MAX_RHO) >= 0:
+                rho = MAX_RHO  # saturated
+            elif batch > 1:
+                rho = _prefill_share(batch * t_p_compute, t_prefill, wait0, o1, pp, t_mem, t_comp, fixed, g)
+            tpot = tpot_at(rho)
+            ttft = t_prefill + t_prefill * rho / (2 * (1 - rho)) + wait0
+            total = batch * output_len / (ttft + o1 * tpot)
+
+        if t_comp / (1 - rho) > t_mem and rho >= 0.5:
+            bound = "prefill compute"
+        elif t_comm > max(t_mem, t_comp):
+            bound = "interconnect"
+        else:
+            bound = "memory bandwidth" if t_mem >= t_comp else "compute"
+        return Perf(
+            ttft_ms=ttft * 1e3,
+            tpot_ms=tpot * 1e3,
+            output_tokens_per_s=total,
+            per_user_tokens_per_s=1.0 / tpot,
+            decode_mem_ms=t_mem * 1e3,
+            decode_compute_ms=t_comp * 1e3,
+            decode_comm_ms=t_comm * 1e3,
+            prefill_ms=t_prefill * 1e3,
+            prefill_share=rho,
+            bound=bound,
+        )
 
 
 def predict(
@@ -189,110 +314,6 @@ def predict(
     factors: PerfFactors,
     max_parallel: int | None = None,
 ) -> Perf:
-    bw = gpu.memory_bandwidth_tbs * 1e12 * factors.bandwidth_efficiency * (1.0 if native else FALLBACK_BW_FACTOR)
-    peak = peak_tflops(gpu, precision, native) * 1e12
-    work = model_work(model)
-    shards = tp * pp
-    batch = concurrency if max_parallel is None else min(concurrency, max_parallel)
-    micro = batch / pp
-    link_gbs, link_lat, _ = tp_link(fabric, tp)
-    # point-to-point between PP stages: across servers when the replica spans them
-    if pp > 1:
-        across = tp * pp > fabric.gpus_per_server
-        p2p_gbs = (fabric.net_gbs or 1e-9) if across else (fabric.intra_gbs if fabric.kind not in ("none", "pcie") else fabric.pcie_gbs)
-        p2p_lat = (fabric.net_latency_us or 50.0) if across else PCIE_LATENCY_US
-    else:
-        p2p_gbs, p2p_lat = 1.0, 0.0
-
-    # ---- decode
-    avg_ctx = input_len + output_len / 2
-    w_bytes = decode_weight_bytes(model, precision, batch, factors.moe_efficiency) / shards
-    kv_bytes = micro * kv_bytes_per_sequence(model, kv_precision, int(avg_ctx)) * kv_share_per_gpu(model, tp, pp)
-    t_mem = (w_bytes + kv_bytes) / bw
-    flops = micro * (2 * work.matmul_active + attention_flops(model, avg_ctx)) / shards
-    t_comp = flops / (peak * factors.compute_efficiency_decode)
-    layers_stage = model.layers / pp
-    t_comm = layers_stage * 2 * allreduce_s(tp, micro * model.hidden_size * ACT_BYTES, link_gbs, link_lat)
-    p2p = (pp - 1) * (micro * model.hidden_size * ACT_BYTES / (p2p_gbs * 1e9) + p2p_lat * 1e-6)
-
-    def tpot_at(share: float) -> float:
-        """Decode step with chunked prefill mixed in: prefill FLOPs fill the compute slack of a
-        memory-bound step and stretch a compute-bound one (share = prefill's part of the compute)."""
-        t_stage = max(t_mem, t_comp / (1 - share)) + t_comm
-        return pp * t_stage + p2p + factors.step_overhead_ms / 1e3
-
-    tpot0 = tpot_at(0.0)
-
-    # ---- prefill of one request
-    n_chunks = math.ceil(input_len / PREFILL_CHUNK)
-    p_flops = input_len * 2 * work.matmul_active + attention_flops(model, input_len, causal_prefill=True)
-    t_p_comp = p_flops / (tp * peak * factors.compute_efficiency_prefill)
-    t_p_mem = n_chunks * weight_bytes(model, precision) / tp / bw
-    t_p_comm = model.layers * 2 * allreduce_s(tp, input_len * model.hidden_size * ACT_BYTES, link_gbs, link_lat)
-    t_p_comm += (pp - 1) * (input_len * model.hidden_size * ACT_BYTES / (p2p_gbs * 1e9) + p2p_lat * 1e-6)
-    t_prefill = max(t_p_comp, t_p_mem) + t_p_comm + factors.prefill_overhead_ms / 1e3
-    t_p_compute = t_p_comp  # the replica's compute time one prefill occupies
-
-    # ---- closed loop of `concurrency` users
-    if max_parallel is not None and concurrency > max_parallel:
-        service = t_prefill + output_len * tpot0
-        tpot = tpot0
-        ttft = (concurrency / max_parallel - 1) * service + t_prefill
-        total = max_parallel * output_len / service
-        rho = t_prefill / service
-    else:
-        def state(r: float) -> tuple[float, float]:
-            wait = t_prefill * r / (2 * (1 - r)) + factors.burst_factor * (batch - 1) / 2 * t_prefill
-            return tpot_at(r), t_prefill + wait + (tpot0 / 2 if batch > 1 else 0.0)
-
-        # fixed point rho = batch * t_prefill_compute / cycle(rho): g(r) = that - r decreases in r.
-        # Illinois (safeguarded regula falsi): converges in a handful of steps to 1e-12, deterministic.
-        def g(r: float) -> float:
-            tp_, tf_ = state(r)
-            return batch * t_p_compute / (tf_ + max(output_len - 1, 0) * tp_) - r
-
-        rho = 0.0
-        if batch > 1:
-            lo, hi = 0.0, MAX_RHO
-            glo, ghi = g(lo), g(hi)
-            if ghi >= 0:
-                rho = hi  # saturated
-            elif glo > 0:
-                side = 0
-                rho = lo
-                for _ in range(100):
-                    rho = (lo * ghi - hi * glo) / (ghi - glo)
-                    gr = g(rho)
-                    if abs(gr) < 1e-13 or hi - lo < 1e-12:
-                        break
-                    if gr > 0:
-                        lo, glo = rho, gr
-                        if side == 1:
-                            ghi /= 2
-                        side = 1
-                    else:
-                        hi, ghi = rho, gr
-                        if side == -1:
-                            glo /= 2
-                        side = -1
-        tpot, ttft = state(rho)
-        total = batch * output_len / (ttft + max(output_len - 1, 0) * tpot)
-
-    if t_comp / (1 - rho) > t_mem and rho >= 0.5:
-        bound = "prefill compute"
-    elif t_comm > max(t_mem, t_comp):
-        bound = "interconnect"
-    else:
-        bound = "memory bandwidth" if t_mem >= t_comp else "compute"
-    return Perf(
-        ttft_ms=ttft * 1e3,
-        tpot_ms=tpot * 1e3,
-        output_tokens_per_s=total,
-        per_user_tokens_per_s=1.0 / tpot,
-        decode_mem_ms=t_mem * 1e3,
-        decode_compute_ms=t_comp * 1e3,
-        decode_comm_ms=t_comm * 1e3,
-        prefill_ms=t_prefill * 1e3,
-        prefill_share=rho,
-        bound=bound,
-    )
+    """The speed of one replica at one load (see ReplicaSpeed)."""
+    return ReplicaSpeed(model, gpu, fabric, precision, native, kv_precision, tp, pp, input_len, output_len, factors,
+                        max_parallel).at(concurrency)
