@@ -182,7 +182,8 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
     cands = Candidates(model=model, shapes=[], options=[], peak_users=peak)
     rej = cands.rejections
     # memory and speed depend on the GPU, engine, layout and links, not on who sells the server: many
-    # SKUs share them, so both are evaluated once per enumeration
+    # SKUs share them, so both are evaluated once per enumeration (measured: sharing them between batch
+    # rows too cost more memory and time than its rare hits saved)
     memo: dict[tuple, Any] = {}
     for server in catalog.servers.values():
         gpu = catalog.gpus[server.gpu]
@@ -226,10 +227,11 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
                 if not v.ok:
                     rej.append((desc, v.reason))
                     continue
-                mkey = (gpu.id, engine.id, tp, pp)
-                if mkey not in memo:
-                    memo[mkey] = plan_memory(model, gpu, engine, scenario.precision, kv, tp, pp, 1, seq, ctx, scenario.memory_rule)
-                mem = memo[mkey]
+                mkey = ("memory", gpu.id, engine.id, tp, pp)
+                mem = memo.get(mkey)
+                if mem is None:
+                    mem = memo[mkey] = plan_memory(model, gpu, engine, scenario.precision, kv, tp, pp, 1, seq, ctx,
+                                                   scenario.memory_rule)
                 if mem.max_concurrency < 1:
                     rej.append((desc, mem.reason or "does not fit"))
                     continue
@@ -248,7 +250,7 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
                 if stop is not None and _hopeless(shape, scenario, peak):
                     continue
                 n = len(cands.options)
-                _add_options(cands, scenario, shape, factors, fab, mem.kv_per_sequence_gib, screen, memo)
+                _add_options(cands, scenario, shape, factors, fab, mem.kv_per_sequence_gib, screen, memo, stop is not None)
                 if len(cands.options) > n:
                     cands.shapes.append(shape)
                 elif early:
@@ -258,19 +260,33 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
     return cands
 
 
-def _hopeless(shape: Shape, sc: Scenario, peak: int) -> bool:
-    """No load level can meet max_servers, stock or the budget: even the fewest replicas memory allows are too many."""
-    per_replica = min(peak, shape.max_users_memory, shape.engine.max_parallel_requests or peak)
-    servers = shape.servers_for(math.ceil(peak / per_replica))
+def _over_limits(shape: Shape, sc: Scenario, servers: int) -> bool:
+    """`servers` of this shape break max_servers, the stock or the budget (the families' own integer rules)."""
+    from solver.families import BUDGET, price_int
+
     if servers > sc.max_servers or (shape.server.stock is not None and servers > shape.server.stock):
         return True
-    if sc.budget_per_hour is not None:
-        return shape.price_per_hour is None or shape.price_per_hour * servers > sc.budget_per_hour
+    if BUDGET.active(sc):
+        price = price_int(shape)
+        return price is None or price * servers > BUDGET.limit(sc)
     return False
 
 
+def _hopeless(shape: Shape, sc: Scenario, peak: int) -> bool:
+    """No load level can meet max_servers, stock or the budget: even the fewest replicas memory allows are too many."""
+    per_replica = min(peak, shape.max_users_memory, shape.engine.max_parallel_requests or peak)
+    return _over_limits(shape, sc, shape.servers_for(math.ceil(peak / per_replica)))
+
+
+def _speed_entry(*args: Any) -> tuple[ReplicaSpeed, dict[int, Perf]]:
+    """A layout's speed model and its evaluated loads (users per replica -> Perf)."""
+    return ReplicaSpeed(*args), {}
+
+
 def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, fab, kv_seq_gib: float,
-                 screen: bool, memo: dict[tuple, Any]) -> None:
+                 screen: bool, memo: dict[tuple, Any], search: bool = False) -> None:
+    """Evaluate the shape's load levels into `cands`; a feasibility `search` skips, unevaluated, the
+    levels whose server count or cost already breaks max_servers, stock or the budget."""
     from solver.families import service_active, service_breaks, shape_breaks
 
     peak = cands.peak_users
@@ -280,21 +296,21 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
     if shape.engine.max_parallel_requests is not None:
         levels.add(min(peak, shape.engine.max_parallel_requests))
     options: dict[int, Option] = {}
-    skey = (shape.gpu.id, shape.engine.id, fab, shape.tp, shape.pp, shape.precision_path)
-    if skey not in memo:
-        memo[skey] = ReplicaSpeed(cands.model, shape.gpu, fab, scenario.precision, shape.precision_path == "native",
-                                  scenario.kv, shape.tp, shape.pp, scenario.prompt_tokens, scenario.output_tokens, factors,
-                                  shape.engine.max_parallel_requests)
-    speed = memo[skey]
+    skey = ("speed", shape.gpu.id, shape.engine.id, fab, shape.tp, shape.pp, shape.precision_path)
+    entry = memo.get(skey)
+    if entry is None:
+        entry = memo[skey] = _speed_entry(cands.model, shape.gpu, fab, scenario.precision, shape.precision_path == "native",
+                                          scenario.kv, shape.tp, shape.pp, scenario.prompt_tokens, scenario.output_tokens,
+                                          factors, shape.engine.max_parallel_requests)
+    speed, at_load = entry
 
     def option(users: int) -> Option:
         """The configuration carrying `users` per replica (evaluated once)."""
         if users not in options:
             r = math.ceil(peak / users)
-            pkey = (shape.gpu.id, shape.engine.id, fab, shape.tp, shape.pp, shape.precision_path, users)
-            if pkey not in memo:
-                memo[pkey] = speed.at(users)
-            p = memo[pkey]
+            p = at_load.get(users)
+            if p is None:
+                p = at_load[users] = speed.at(users)
             options[users] = Option(
                 shape=shape, users_per_replica=users, replicas=r, servers=shape.servers_for(r),
                 kv_need_gib=kv_seq_gib * min(users, shape.engine.max_parallel_requests or users),
@@ -330,6 +346,8 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
             continue
         seen_r.add(r)
         users = math.ceil(peak / r)  # load actually carried per replica
+        if search and _over_limits(shape, scenario, shape.servers_for(r)):
+            continue
         if screen and lo is not None and users > lo:
             cands.blocked.add(above | shape_breaks(shape, scenario))
             cands.screened_levels += 1

@@ -282,6 +282,7 @@ class Stock(Family):
             enforce(v.model.Add(v.model_cls.LinearExpr.WeightedSum(v.z, over) <= 0), lit)
 
 
+BUDGET = Budget("budget", "budget cap")
 FAMILIES: tuple[Family, ...] = (
     PrecisionSupport("precision_support", "precision support"),
     EngineFeatures("engine_features", "engine x hardware features"),
@@ -298,7 +299,7 @@ FAMILIES: tuple[Family, ...] = (
     MetricTarget("total_throughput", "total tokens/s target", field="min_total_tokens_per_s", metric=tput_int,
                  scale=TPUT_SCALE, upper=False, text=lambda o, t: f"{o.total_tokens_per_s:.0f} output tokens/s is below {t:g}"),
     PriceKnown("price_known", "price known in the scenario's currency"),
-    Budget("budget", "budget cap"),
+    BUDGET,
     AllowedHardware("allowed_hardware", "allowed vendors, providers, GPUs, servers"),
     MaxServers("max_servers", "maximum servers"),
     Stock("stock", "servers in stock"),

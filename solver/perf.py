@@ -226,6 +226,9 @@ class ReplicaSpeed:
         self.kv_bytes_seq = kv_bytes_per_sequence(model, kv_precision, int(avg_ctx)) * kv_share_per_gpu(model, tp, pp)
         self.flops_seq = (2 * work.matmul_active + attention_flops(model, avg_ctx)) / self.shards
         self.decode_flops_rate = peak * factors.compute_efficiency_decode
+        # a dense model reads all its weights whatever the batch; MoE depends on the experts it touches
+        self.dense_w_bytes = None if model.moe else decode_weight_bytes(model, precision, 1, factors.moe_efficiency) / self.shards
+        self.act_bytes_token = model.hidden_size * ACT_BYTES
         # prefill of one request
         n_chunks = math.ceil(input_len / PREFILL_CHUNK)
         p_flops = input_len * 2 * work.matmul_active + attention_flops(model, input_len, causal_prefill=True)
@@ -242,11 +245,13 @@ class ReplicaSpeed:
         micro = batch / pp
 
         # ---- decode
-        w_bytes = decode_weight_bytes(model, self.precision, batch, factors.moe_efficiency) / self.shards
+        w_bytes = self.dense_w_bytes
+        if w_bytes is None:
+            w_bytes = decode_weight_bytes(model, self.precision, batch, factors.moe_efficiency) / self.shards
         t_mem = (w_bytes + micro * self.kv_bytes_seq) / self.bw
         t_comp = micro * self.flops_seq / self.decode_flops_rate
-        t_comm = model.layers / pp * 2 * allreduce_s(self.tp, micro * model.hidden_size * ACT_BYTES, self.link_gbs, self.link_lat)
-        p2p = (pp - 1) * (micro * model.hidden_size * ACT_BYTES / (self.p2p_gbs * 1e9) + self.p2p_lat * 1e-6)
+        t_comm = model.layers / pp * 2 * allreduce_s(self.tp, micro * self.act_bytes_token, self.link_gbs, self.link_lat)
+        p2p = (pp - 1) * (micro * self.act_bytes_token / (self.p2p_gbs * 1e9) + self.p2p_lat * 1e-6) if pp > 1 else 0.0
         fixed = pp * t_comm + p2p + factors.step_overhead_ms / 1e3
 
         def tpot_at(share: float) -> float:

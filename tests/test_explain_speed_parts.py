@@ -1,0 +1,70 @@
+"""The parts the planner's speed rests on, each against a slow, obviously right oracle:
+the closed-form prefill share against bisection, the explanation's minimum conflict against
+enumerating every family subset, and candidate screening against no screening."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from solver.explain import min_conflict
+from solver.families import FAMILIES
+from solver.perf import MAX_RHO, _prefill_share
+
+NAMES = [f.name for f in FAMILIES]
+pos = st.floats(min_value=1e-5, max_value=10.0, allow_nan=False)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(n=pos, t_prefill=pos, wait0=st.floats(0, 5), o1=st.integers(0, 4000), pp=st.sampled_from([1, 2, 4]),
+       t_mem=pos, t_comp=pos, fixed=st.floats(0, 0.1))
+def test_prefill_share_solves_the_fixed_point(n, t_prefill, wait0, o1, pp, t_mem, t_comp, fixed):
+    def cycle(r: float) -> float:
+        return t_prefill + t_prefill * r / (2 * (1 - r)) + wait0 + o1 * (pp * max(t_mem, t_comp / (1 - r)) + fixed)
+
+    def g(r: float) -> float:
+        return n / cycle(r) - r
+
+    if g(MAX_RHO) >= 0:
+        return  # saturated: the caller caps rho and never asks
+    lo, hi = 0.0, MAX_RHO  # bisection oracle: g decreases from g(0) > 0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if g(mid) > 0 else (lo, mid)
+    rho = _prefill_share(n, t_prefill, wait0, o1, pp, t_mem, t_comp, fixed, g)
+    assert abs(rho - lo) <= 1e-9 * max(1.0, lo)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.frozensets(st.sampled_from(NAMES[:7]), min_size=1, max_size=4), min_size=1, max_size=12))
+def test_min_conflict_is_a_smallest_hitting_set(sets):
+    core = min_conflict(set(sets))
+    assert all(set(core) & s for s in sets)  # every configuration breaks a family of the conflict
+    smallest = next(k for k in range(1, 8) if any(all(set(c) & s for s in sets) for c in itertools.combinations(NAMES[:7], k)))
+    assert len(core) == smallest
+
+
+def test_min_conflict_prefers_the_earlier_family_on_ties():
+    assert min_conflict({frozenset({"budget", "tpot_target"})}) == ["tpot_target"]
+    assert min_conflict({frozenset({"budget"}), frozenset({"budget", "vram_fit"})}) == ["budget"]
+
+
+def test_screening_skips_only_configurations_that_miss_a_target(catalog):
+    from solver.candidates import enumerate_candidates
+    from solver.families import violations
+    from solver.plan import prepare
+    from solver.schema.scenario import Scenario
+
+    sc, model, _ = prepare(Scenario(model="llama-3.1-8b", users=500, input_tokens=2000, output_tokens=256,
+                                    min_tokens_per_s_per_user=40, max_ttft_ms=2000), catalog)
+    full = enumerate_candidates(sc, catalog, model, select="feasible", screen=False)
+    screened = enumerate_candidates(sc, catalog, model, select="feasible")
+    assert screened.screened_levels + screened.screened_shapes > 0 and len(screened.options) < len(full.options)
+    kept = {(o.shape.key, o.replicas) for o in screened.options}
+    dropped = [o for o in full.options if (o.shape.key, o.replicas) not in kept]
+    assert dropped
+    service = {"per_user_speed", "ttft_target"}
+    assert all({n for n, _ in violations(o, sc)} & service for o in dropped)
+    assert all(b & service for b in screened.blocked)
