@@ -98,7 +98,7 @@ class PlanModel:
             if not f.active(sc):
                 continue
             lit = None
-            if explain:  # literals only to explain infeasibility: plain constraints solve faster
+            if explain:  # literals to name conflicting families (tests cross-check the encodings); plain constraints solve faster
                 lit = m.NewBoolVar(f"family:{f.name}")
                 v.lits[f.name] = lit
             else:

@@ -26,15 +26,8 @@ from solver.schema.scenario import Scenario
 BIG = 10**15
 
 
-def metric_rows(options: list[Option], sc: Scenario, shape_flags: bool = False) -> list[list[int]]:
-    """One row per option, every column 'smaller is better'.
-
-    shape_flags adds one 0/1 column per shape-level family (1 = breaks it), for the explanation model
-    where those families are assumptions rather than removed beforehand.
-    """
-    from solver.families import FAMILIES, ShapeFamily
-
-    shape_fams = [f for f in FAMILIES if isinstance(f, ShapeFamily) and f.active(sc)] if shape_flags else []
+def metric_rows(options: list[Option], sc: Scenario) -> list[list[int]]:
+    """One row per option, every column 'smaller is better'."""
     lat_tpot = "latency" in sc.objectives and sc.latency_metric == "tpot"
     lat_ttft = "latency" in sc.objectives and sc.latency_metric == "ttft"
     rows = []
@@ -55,12 +48,11 @@ def metric_rows(options: list[Option], sc: Scenario, shape_flags: bool = False) 
             if sc.cost_unit != "per_hour" and sc.budget_per_hour is not None:
                 c = cost_int(o, "per_hour")
                 r.append(BIG if c is None else c)
-        r.extend(1 if f.shape_violation(o.shape, sc) else 0 for f in shape_fams)
         rows.append(r)
     return rows
 
 
-def prune_dominated(options: list[Option], sc: Scenario, shape_flags: bool = False) -> list[Option]:
+def prune_dominated(options: list[Option], sc: Scenario) -> list[Option]:
     """Skyline in lexicographic order: a dominator sorts before what it dominates, so each option
     is compared only with the options kept so far."""
     import numpy as np
@@ -68,7 +60,7 @@ def prune_dominated(options: list[Option], sc: Scenario, shape_flags: bool = Fal
     n = len(options)
     if n < 2:
         return list(options)
-    m = np.array(metric_rows(options, sc, shape_flags), dtype=np.int64)
+    m = np.array(metric_rows(options, sc), dtype=np.int64)
     order = np.lexsort(m.T[::-1])  # lexicographic by column 0, then 1, ...; stable for equal rows
     kept: list[int] = []
     kept_rows = np.empty((0, m.shape[1]), dtype=np.int64)

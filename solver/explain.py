@@ -84,15 +84,21 @@ def _search(sc: Scenario, catalog: Catalog, model: LlmModel, select: str, allowe
 
 
 def _outside_scope(sc: Scenario, catalog: Catalog, model: LlmModel) -> tuple[list[str], str] | None:
-    """Scope families whose relaxation alone would make the scenario feasible, with the suggestion."""
-    o = _search(sc, catalog, model, "out_of_scope", SCOPE)
-    if o is None:
+    """Scope families whose relaxation alone would make the scenario feasible, with the suggestion:
+    the smallest relaxation first (one scope family, then both)."""
+    active = [f.name for f in FAMILIES if f.name in SCOPE and f.active(sc)]
+    for allowed in [frozenset({n}) for n in active] + ([SCOPE] if len(active) > 1 else []):
+        o = _search(sc, catalog, model, "out_of_scope", allowed)
+        if o is not None:
+            break
+    else:
         return None
     names = sorted({n for n, _ in violations(o, sc)}, key=ORDER.__getitem__)
+    unpriced = f"has no {sc.currency} price: add prices with an overlay, or choose another currency"
     if names == ["price_known"]:
-        return names, (f"{o.shape.server.id} would fit but has no {sc.currency} price: add prices with an overlay, "
-                       "or choose another currency")
-    return names, f"fits on {o.shape.gpu.id} ({o.shape.server.id}), which is not allowed"
+        return names, f"{o.shape.server.id} would fit but {unpriced}"
+    where = f"fits on {o.shape.gpu.id} ({o.shape.server.id}), which is not allowed"
+    return names, where + (f" and {unpriced}" if "price_known" in names else "")
 
 
 def _relaxation(options: list[Option], single: list[Option], sc: Scenario, family: str,

@@ -1,5 +1,6 @@
-"""One constraint family per test: feasible when it holds, infeasible when it cannot, and then CP-SAT's
-assumption core names that family (so its CP-SAT encoding is exercised, not only its Python rule)."""
+"""One constraint family per test: feasible when it holds, infeasible when it cannot, and then the
+explanation's conflict (CP-SAT's smallest hitting set) names that family.  The families' CP-SAT
+encodings are cross-checked on infeasible scenarios by tests/test_pareto_property.py (assumption core)."""
 
 from __future__ import annotations
 

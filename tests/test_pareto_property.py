@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from solver.bruteforce import front_vectors, vector
 from solver.candidates import enumerate_candidates
+from solver.families import FAMILIES, violations
 from solver.plan import prepare, solve
 from solver.schema.scenario import Scenario
 from solver.validate import validate_config
@@ -60,6 +61,17 @@ def cases(draw):
     return servers, engines, stock, fields
 
 
+def cpsat_core(options, sc) -> list[str]:
+    from solver.cpsat_model import PlanModel
+
+    shapes = list({id(o.shape): o.shape for o in options}.values())
+    pm = PlanModel(shapes, options, sc, explain=True)
+    solver = pm.solver()
+    assert solver.Solve(pm.model) == pm.cp.INFEASIBLE
+    names = {lit.Index(): n for n, lit in pm.v.lits.items()}
+    return sorted(names[i] for i in solver.SufficientAssumptionsForInfeasibility() if i in names)
+
+
 @settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(case=cases())
 def test_cpsat_front_equals_brute_force(catalog, case):
@@ -76,5 +88,15 @@ def test_cpsat_front_equals_brute_force(catalog, case):
     assert len(plan.options) == len(got)  # one configuration per objective vector
     if plan.status == "infeasible":
         assert not expected and plan.explanation["message"]
+        broken = [{n for n, _ in violations(o, prepared)} for o in everything]
+        # the explanation's conflict is a true one inside the scope: every configuration on allowed,
+        # priced hardware breaks one of its families
+        names = {f.name for f in FAMILIES if f.label in plan.explanation["conflict"]}
+        in_scope = [b for b in broken if not b & {"allowed_hardware", "price_known"}]
+        assert not names or all(b & names for b in in_scope), plan.explanation
+        # and the families' CP-SAT encodings agree: with every family as an assumption the model is
+        # infeasible, and the core CP-SAT names covers every configuration
+        if everything:
+            assert all(b & set(cpsat_core(everything, prepared)) for b in broken)
     for c in plan.front:
         assert validate_config(c, prepared, cat, model) == []
