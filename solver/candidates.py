@@ -191,11 +191,13 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
         why = AllowedHardware.hardware_problem(gpu, server, scenario)
         if why is None and price is None and needs_price(scenario):
             why = f"price_known: {server.id} has no {scenario.currency} price"
-        if (why is None) == (select == "out_of_scope"):
-            if why and early:
+        in_scope = why is None  # hardware the scenario allows and can price
+        if select == "out_of_scope" and in_scope:
+            continue
+        if select in ("feasible", "in_scope_rest") and not in_scope:
+            if early:
                 cands.presolved.append((server.id, why))
-            if select != "all":
-                continue
+            continue
         for engine in engines:
             head = f"{server.id} / {engine.id}"
             v = engine_runs(engine, gpu)
@@ -260,22 +262,12 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
     return cands
 
 
-def _over_limits(shape: Shape, sc: Scenario, servers: int) -> bool:
-    """`servers` of this shape break max_servers, the stock or the budget (the families' own integer rules)."""
-    from solver.families import BUDGET, price_int
-
-    if servers > sc.max_servers or (shape.server.stock is not None and servers > shape.server.stock):
-        return True
-    if BUDGET.active(sc):
-        price = price_int(shape)
-        return price is None or price * servers > BUDGET.limit(sc)
-    return False
-
-
 def _hopeless(shape: Shape, sc: Scenario, peak: int) -> bool:
     """No load level can meet max_servers, stock or the budget: even the fewest replicas memory allows are too many."""
+    from solver.families import server_count_breaks
+
     per_replica = min(peak, shape.max_users_memory, shape.engine.max_parallel_requests or peak)
-    return _over_limits(shape, sc, shape.servers_for(math.ceil(peak / per_replica)))
+    return server_count_breaks(shape, shape.servers_for(math.ceil(peak / per_replica)), sc)
 
 
 def _speed_entry(*args: Any) -> tuple[ReplicaSpeed, dict[int, Perf]]:
@@ -287,7 +279,7 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
                  screen: bool, memo: dict[tuple, Any], search: bool = False) -> None:
     """Evaluate the shape's load levels into `cands`; a feasibility `search` skips, unevaluated, the
     levels whose server count or cost already breaks max_servers, stock or the budget."""
-    from solver.families import service_active, service_breaks, shape_breaks
+    from solver.families import server_count_breaks, service_active, service_breaks, shape_breaks
 
     peak = cands.peak_users
     levels = set(ladder(peak))
@@ -346,7 +338,7 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
             continue
         seen_r.add(r)
         users = math.ceil(peak / r)  # load actually carried per replica
-        if search and _over_limits(shape, scenario, shape.servers_for(r)):
+        if search and server_count_breaks(shape, shape.servers_for(r), scenario):
             continue
         if screen and lo is not None and users > lo:
             cands.blocked.add(above | shape_breaks(shape, scenario))

@@ -63,11 +63,11 @@ def prune_dominated(options: list[Option], sc: Scenario) -> list[Option]:
     m = np.array(metric_rows(options, sc), dtype=np.int64)
     order = np.lexsort(m.T[::-1])  # lexicographic by column 0, then 1, ...; stable for equal rows
     kept: list[int] = []
-    kept_rows = np.empty((0, m.shape[1]), dtype=np.int64)
+    kept_rows = np.empty_like(m)  # the first len(kept) rows are the kept options' (no copy per keep)
     for i in order:
         row = m[i]
-        if kept and (kept_rows <= row).all(axis=1).any():
+        if kept and (kept_rows[:len(kept)] <= row).all(axis=1).any():
             continue  # an earlier kept option is at least as good everywhere (equal rows: first kept)
+        kept_rows[len(kept)] = row
         kept.append(int(i))
-        kept_rows = np.vstack([kept_rows, row])
     return [options[i] for i in sorted(kept)]

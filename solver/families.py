@@ -210,21 +210,32 @@ class PriceKnown(ShapeFamily):
         self._forbid_shapes(v, lit, [k for k, s in enumerate(v.shapes) if s.price_per_hour is None])
 
 
-class Budget(Family):
+class ServerCountFamily(Family):
+    """A family whose rule reads only the shape and how many servers the configuration takes, so a
+    feasibility search can apply it before evaluating the load (candidates.enumerate_candidates)."""
+
+    def breaks(self, shape: Shape, servers: int, sc: Scenario) -> str | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def violation(self, o, sc):
+        return self.breaks(o.shape, o.servers, sc)
+
+
+class Budget(ServerCountFamily):
     def active(self, sc):
         return sc.budget_per_hour is not None
 
     def limit(self, sc) -> int:
         return math.floor(sc.budget_per_hour * COST_SCALE + 1e-9)
 
-    def violation(self, o, sc):
+    def breaks(self, shape, servers, sc):
         if sc.budget_per_hour is None:
             return None
-        c = cost_int(o)
-        if c is None:
-            return f"{o.shape.server.id} has no {sc.currency} price, so the budget cannot be checked"
-        if c > self.limit(sc):
-            return f"costs {o.cost_per_hour:.2f} {sc.currency}/h, above the budget of {sc.budget_per_hour:g}"
+        p = price_int(shape)  # cost_int per hour: the scaled price x servers
+        if p is None:
+            return f"{shape.server.id} has no {sc.currency} price, so the budget cannot be checked"
+        if p * servers > self.limit(sc):
+            return f"costs {shape.price_per_hour * servers:.2f} {sc.currency}/h, above the budget of {sc.budget_per_hour:g}"
         return None
 
     def add(self, v, sc, lit):
@@ -259,21 +270,21 @@ class AllowedHardware(ShapeFamily):
         self._forbid_shapes(v, lit, [k for k, s in enumerate(v.shapes) if self.shape_problem(s, sc)])
 
 
-class MaxServers(Family):
-    def violation(self, o, sc):
-        if o.servers > sc.max_servers:
-            return f"needs {o.servers} servers, more than the maximum of {sc.max_servers}"
+class MaxServers(ServerCountFamily):
+    def breaks(self, shape, servers, sc):
+        if servers > sc.max_servers:
+            return f"needs {servers} servers, more than the maximum of {sc.max_servers}"
         return None
 
     def add(self, v, sc, lit):
         enforce(v.model.Add(sc.max_servers >= v.S), lit)
 
 
-class Stock(Family):
-    def violation(self, o, sc):
-        st = o.shape.server.stock
-        if st is not None and o.servers > st:
-            return f"needs {o.servers} x {o.shape.server.id}; only {st} in stock"
+class Stock(ServerCountFamily):
+    def breaks(self, shape, servers, sc):
+        st = shape.server.stock
+        if st is not None and servers > st:
+            return f"needs {servers} x {shape.server.id}; only {st} in stock"
         return None
 
     def add(self, v, sc, lit):
@@ -282,7 +293,6 @@ class Stock(Family):
             enforce(v.model.Add(v.model_cls.LinearExpr.WeightedSum(v.z, over) <= 0), lit)
 
 
-BUDGET = Budget("budget", "budget cap")
 FAMILIES: tuple[Family, ...] = (
     PrecisionSupport("precision_support", "precision support"),
     EngineFeatures("engine_features", "engine x hardware features"),
@@ -299,7 +309,7 @@ FAMILIES: tuple[Family, ...] = (
     MetricTarget("total_throughput", "total tokens/s target", field="min_total_tokens_per_s", metric=tput_int,
                  scale=TPUT_SCALE, upper=False, text=lambda o, t: f"{o.total_tokens_per_s:.0f} output tokens/s is below {t:g}"),
     PriceKnown("price_known", "price known in the scenario's currency"),
-    BUDGET,
+    Budget("budget", "budget cap"),
     AllowedHardware("allowed_hardware", "allowed vendors, providers, GPUs, servers"),
     MaxServers("max_servers", "maximum servers"),
     Stock("stock", "servers in stock"),
@@ -328,6 +338,11 @@ def service_active(sc: Scenario) -> bool:
 def service_breaks(o: Option, sc: Scenario) -> frozenset[str]:
     """The service targets the option misses."""
     return frozenset(f.name for f in FAMILIES if f.name in SERVICE and f.active(sc) and f.violation(o, sc))
+
+
+def server_count_breaks(shape: Shape, servers: int, sc: Scenario) -> bool:
+    """`servers` of this shape break max_servers, the stock or the budget, whatever the load."""
+    return any(isinstance(f, ServerCountFamily) and f.active(sc) and f.breaks(shape, servers, sc) for f in FAMILIES)
 
 
 def shape_breaks(s: Shape, sc: Scenario) -> frozenset[str]:

@@ -53,7 +53,7 @@ def exact_front(pm: PlanModel, objectives: list[str]) -> list[int]:
 def _lexicographic(pm: PlanModel, objectives: list[str]) -> list[int]:
     m, expr = pm.model, pm.expr
     order = objectives + [o for o in ("cost", "throughput", "latency") if o not in objectives and o in expr]
-    if "cost" not in objectives and "price_known" not in pm.v.lits:
+    if "cost" not in objectives and "price_known" not in pm.v.active:
         order.remove("cost")  # unpriced options would count as free: not a meaningful tie-breaker
     chosen = None
     for o in order:
