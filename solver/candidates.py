@@ -67,7 +67,7 @@ class Shape:
         return math.ceil(replicas / self.replicas_per_server)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built hundreds of thousands of times per batch, and frozen construction costs ~5x
 class Option:
     shape: Shape
     users_per_replica: int
@@ -161,7 +161,8 @@ def _describe(server: Server, engine: Engine, tp: int, pp: int) -> str:
 
 
 def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, select: str = "all",
-                         screen: bool = True, stop: Callable[[Candidates], bool] | None = None) -> Candidates:
+                         screen: bool = True, stop: Callable[[Candidates], bool] | None = None,
+                         memo: dict[tuple, Any] | None = None) -> Candidates:
     """Shapes and their evaluated load levels (`select`: see SELECT).
 
     screen=True skips configurations that provably break a service target (metrics worsen with the
@@ -169,6 +170,8 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
     targets), recording what they break in `blocked`; the front is unchanged, since they are
     infeasible.  `stop` ends the enumeration early once it returns True (a feasibility search);
     such a search also skips shapes whose least possible servers or cost break max_servers or budget.
+    `memo` shares memory and speed evaluations between enumerations of the *same* scenario (the
+    planner's and the explanation's); it is keyed by hardware and layout, not by the workload.
     """
     from solver.families import AllowedHardware, needs_price, shape_problem
 
@@ -182,9 +185,10 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
     cands = Candidates(model=model, shapes=[], options=[], peak_users=peak)
     rej = cands.rejections
     # memory and speed depend on the GPU, engine, layout and links, not on who sells the server: many
-    # SKUs share them, so both are evaluated once per enumeration (measured: sharing them between batch
+    # SKUs share them, so both are evaluated once per scenario (measured: sharing them between batch
     # rows too cost more memory and time than its rare hits saved)
-    memo: dict[tuple, Any] = {}
+    if memo is None:
+        memo = {}
     for server in catalog.servers.values():
         gpu = catalog.gpus[server.gpu]
         price = hourly_price(server, scenario.currency, catalog.pricing)

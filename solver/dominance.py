@@ -53,21 +53,36 @@ def metric_rows(options: list[Option], sc: Scenario) -> list[list[int]]:
 
 
 def prune_dominated(options: list[Option], sc: Scenario) -> list[Option]:
-    """Skyline in lexicographic order: a dominator sorts before what it dominates, so each option
-    is compared only with the options kept so far."""
+    """The options no other option makes redundant (see the module docstring), in input order."""
+    if len(options) < 2:
+        return list(options)
     import numpy as np
 
-    n = len(options)
-    if n < 2:
-        return list(options)
-    m = np.array(metric_rows(options, sc), dtype=np.int64)
-    order = np.lexsort(m.T[::-1])  # lexicographic by column 0, then 1, ...; stable for equal rows
-    kept: list[int] = []
-    kept_rows = np.empty_like(m)  # the first len(kept) rows are the kept options' (no copy per keep)
-    for i in order:
-        row = m[i]
-        if kept and (kept_rows[:len(kept)] <= row).all(axis=1).any():
-            continue  # an earlier kept option is at least as good everywhere (equal rows: first kept)
-        kept_rows[len(kept)] = row
-        kept.append(int(i))
-    return [options[i] for i in sorted(kept)]
+    kept = skyline(np.array(metric_rows(options, sc), dtype=np.int64))
+    return [options[i] for i in kept]
+
+
+def skyline(m, block: int = 32):
+    """Indices (ascending) of the rows of `m` that no other row is at least as good as everywhere
+    (smaller is better); of identical rows the first is kept.
+
+    Rows are visited in lexicographic order, where a dominator comes before what it dominates.  A row
+    is dropped when an earlier row is at least as good everywhere; that row is then dominated by a kept
+    one too (domination is transitive), so each block of rows is compared, in numpy, with the rows kept
+    from earlier blocks and with the earlier rows of its own block."""
+    import numpy as np
+
+    n = len(m)
+    order = np.lexsort(m.T[::-1])  # by column 0, then 1, ...; stable, so equal rows keep input order
+    rows = m[order]
+    keep = np.zeros(n, dtype=bool)
+    kept = rows[:0]
+    for a in range(0, n, block):
+        blk = rows[a:a + block]
+        ge = (blk[:, None, :] <= blk[None, :, :]).all(axis=2)  # ge[i, j]: row i at least as good as row j
+        dropped = np.triu(ge, 1).any(axis=0)  # by an earlier row of the block
+        if len(kept):
+            dropped |= (kept[None, :, :] <= blk[:, None, :]).all(axis=2).any(axis=1)
+        keep[a:a + block] = ~dropped
+        kept = np.concatenate([kept, blk[~dropped]])
+    return np.sort(order[keep])

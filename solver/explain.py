@@ -65,7 +65,8 @@ def min_conflict(sets: set[frozenset[str]]) -> list[str]:
     return [n for n in names if solver.BooleanValue(x[n])]
 
 
-def _search(sc: Scenario, catalog: Catalog, model: LlmModel, select: str, allowed: frozenset[str]) -> Option | None:
+def _search(sc: Scenario, catalog: Catalog, model: LlmModel, select: str, allowed: frozenset[str],
+            memo: dict | None = None) -> Option | None:
     """The first option (catalog order) that breaks no family outside `allowed`, or None."""
     hit: list[Option] = []
     seen = 0
@@ -79,16 +80,16 @@ def _search(sc: Scenario, catalog: Catalog, model: LlmModel, select: str, allowe
         seen = len(c.options)
         return False
 
-    enumerate_candidates(sc, catalog, model, select=select, stop=stop)
+    enumerate_candidates(sc, catalog, model, select=select, stop=stop, memo=memo)
     return hit[0] if hit else None
 
 
-def _outside_scope(sc: Scenario, catalog: Catalog, model: LlmModel) -> tuple[list[str], str] | None:
+def _outside_scope(sc: Scenario, catalog: Catalog, model: LlmModel, memo: dict) -> tuple[list[str], str] | None:
     """Scope families whose relaxation alone would make the scenario feasible, with the suggestion:
     the smallest relaxation first (one scope family, then both)."""
     active = [f.name for f in FAMILIES if f.name in SCOPE and f.active(sc)]
     for allowed in [frozenset({n}) for n in active] + ([SCOPE] if len(active) > 1 else []):
-        o = _search(sc, catalog, model, "out_of_scope", allowed)
+        o = _search(sc, catalog, model, "out_of_scope", allowed, memo)
         if o is not None:
             break
     else:
@@ -172,16 +173,18 @@ def _precision_alternatives(sc: Scenario, catalog: Catalog, model: LlmModel) -> 
     return []
 
 
-def explain(cands: Candidates, sc: Scenario, catalog: Catalog, model: LlmModel) -> dict:
-    """Explain an infeasible scenario; `cands` is the planner's enumeration (select='feasible')."""
-    rest = enumerate_candidates(sc, catalog, model, select="in_scope_rest")
+def explain(cands: Candidates, sc: Scenario, catalog: Catalog, model: LlmModel, memo: dict | None = None) -> dict:
+    """Explain an infeasible scenario; `cands` is the planner's enumeration (select='feasible'), `memo`
+    its memory and speed evaluations (enumerate_candidates), reused by the enumerations here."""
+    memo = {} if memo is None else memo
+    rest = enumerate_candidates(sc, catalog, model, select="in_scope_rest", memo=memo)
     options = cands.options + rest.options
     single = cands.single_user + rest.single_user
     broken = [frozenset(n for n, _ in violations(o, sc)) for o in options]
     sets = set(broken) | cands.blocked | rest.blocked
     result: dict = {"conflict": [], "reasons": [], "suggestions": []}
     core = min_conflict(sets) if sets else []
-    outside = _outside_scope(sc, catalog, model) if any(f.active(sc) for f in FAMILIES if f.name in SCOPE) else None
+    outside = _outside_scope(sc, catalog, model, memo) if any(f.active(sc) for f in FAMILIES if f.name in SCOPE) else None
     if not sets:
         rejections = sorted(set(cands.rejections) | set(rest.rejections))
         counts = Counter(reason for _, reason in rejections)

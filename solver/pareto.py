@@ -1,32 +1,60 @@
 """Exact Pareto fronts over 1-3 objectives: weighted sum with dominance cuts.
 
-Loop: minimise a strictly increasing function of the objectives (cost, -throughput, latency);
-record the optimum; add the cut "strictly better than it in at least one objective"; repeat until
-infeasible.  Each optimum is Pareto-optimal (anything dominating it would have passed every cut and
-scored lower), and every non-dominated objective vector is eventually found, so the loop returns the
-exact front, one configuration per objective vector.  Single objectives are lexicographic:
-the objective, then the others as tie-breakers.
+Loop: minimise a strictly increasing function of the objectives (cost, -throughput, latency) —
+lexicographic weights in the order the user listed them when they fit in int64, else a plain sum;
+record the optimum; cut every option it weakly dominates (no better in any objective), so the next
+optimum must be strictly better than every recorded one in at least one objective; repeat until
+CP-SAT proves the rest infeasible or no option is left.  Each optimum is Pareto-optimal (anything
+dominating it would have survived every cut and scored lower), and every non-dominated objective
+vector is eventually found, so the loop returns the exact front, one configuration per objective
+vector.  Exactly one option is chosen, so "strictly better than P in some objective" is the same as
+"not one of the options P weakly dominates": the cut fixes those options' literals to false, which
+CP-SAT propagates at no cost, instead of a disjunction of linear constraints over every option.
+With two objectives and lexicographic weights this is the ε-constraint method.  Single objectives
+are lexicographic: the objective, then the others as tie-breakers.
 """
 
 from __future__ import annotations
 
-from solver.cpsat_model import PlanModel
+from solver.cpsat_model import PlanModel, objective_values
 
 SENSE = {"cost": 1, "throughput": -1, "latency": 1}  # minimisation form
+
+#: CP-SAT needs every linear expression's extreme values to fit in int64; keep a wide margin
+INT_LIMIT = 2**60
 
 
 def _status_ok(pm: PlanModel, status) -> bool:
     return status in (pm.cp.OPTIMAL, pm.cp.FEASIBLE)
 
 
+def _weights(vals: list[list[int]]) -> list[int]:
+    """Lexicographic weights (each objective outweighs any difference in the later ones) when the
+    objective's coefficients stay within INT_LIMIT, else all 1."""
+    k = len(vals[0])
+    weights = [1] * k
+    for j in range(k - 2, -1, -1):
+        col = [v[j + 1] for v in vals]
+        weights[j] = weights[j + 1] * (max(col) - min(col) + 1)
+    if sum(abs(sum(w * x for w, x in zip(weights, v, strict=True))) for v in vals) >= INT_LIMIT:
+        return [1] * k
+    return weights
+
+
 def exact_front(pm: PlanModel, objectives: list[str]) -> list[int]:
     """Option indices of the exact front (CP-SAT, one worker)."""
-    m, expr = pm.model, pm.expr
     if len(objectives) == 1:
         return _lexicographic(pm, objectives)
+    m, expr, z = pm.model, pm.expr, pm.v.z
+    vals = []
+    for o in pm.v.options:
+        ov = objective_values(o, pm.sc)
+        vals.append([SENSE[k] * ov[k] for k in objectives])
+    weights = _weights(vals)
+    m.Minimize(sum(w * SENSE[k] * expr[k] for w, k in zip(weights, objectives, strict=True)))
     front: list[int] = []
-    m.Minimize(sum(SENSE[o] * expr[o] for o in objectives))
-    while True:
+    left = set(range(len(vals)))  # options no recorded optimum weakly dominates
+    while left:
         solver = pm.solver()
         status = solver.Solve(m)
         if not _status_ok(pm, status):
@@ -37,16 +65,10 @@ def exact_front(pm: PlanModel, objectives: list[str]) -> list[int]:
             raise RuntimeError("CP-SAT did not prove optimality within its time limit")
         i = pm.chosen(solver)
         front.append(i)
-        vals = {o: solver.Value(expr[o]) for o in objectives}
-        better = []
-        for o in objectives:
-            b = m.NewBoolVar(f"better_{o}_{len(front)}")
-            if SENSE[o] > 0:
-                m.Add(expr[o] <= vals[o] - 1).OnlyEnforceIf(b)
-            else:
-                m.Add(expr[o] >= vals[o] + 1).OnlyEnforceIf(b)
-            better.append(b)
-        m.AddBoolOr(better)
+        p = vals[i]
+        cut = sorted(j for j in left if all(x >= y for x, y in zip(vals[j], p, strict=True)))
+        m.AddBoolAnd([z[j].Not() for j in cut])
+        left.difference_update(cut)
     return front
 
 

@@ -227,10 +227,11 @@ def solve(scenario: Scenario, catalog: Catalog, validate: bool = True, cache: Lr
 
     sc, model, known = prepare(scenario, catalog)
     t0 = time.perf_counter()
+    memo: dict = {}  # memory and speed per hardware and layout for this scenario, reused by the explanation
     if cache is None:
-        cands = enumerate_candidates(sc, catalog, model, select="feasible")
+        cands = enumerate_candidates(sc, catalog, model, select="feasible", memo=memo)
     else:
-        cands = cache.get_or(candidates_key(sc), lambda: enumerate_candidates(sc, catalog, model, select="feasible"))
+        cands = cache.get_or(candidates_key(sc), lambda: enumerate_candidates(sc, catalog, model, select="feasible", memo=memo))
     t1 = time.perf_counter()
     from solver.dominance import prune_dominated
 
@@ -250,7 +251,7 @@ def solve(scenario: Scenario, catalog: Catalog, validate: bool = True, cache: Lr
     if not chosen:
         from solver.explain import explain
 
-        expl = explain(cands, sc, catalog, model)
+        expl = explain(cands, sc, catalog, model, memo)
         stats["explanation_ms"] = round(1e3 * (time.perf_counter() - t2), 1)
         return Plan(sc, model, known, "infeasible", [], [], expl, stats)
     opts = sorted((options[i] for i in chosen), key=lambda o: _sort_key(o, sc))

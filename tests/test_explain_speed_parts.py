@@ -1,6 +1,7 @@
 """The parts the planner's speed rests on, each against a slow, obviously right oracle:
 the closed-form prefill share against bisection, the explanation's minimum conflict against
-enumerating every family subset, and candidate screening against no screening."""
+enumerating every family subset, the block-wise dominance skyline against pairwise comparison, and
+candidate screening against no screening."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from solver.dominance import skyline
 from solver.explain import min_conflict
 from solver.families import FAMILIES
 from solver.perf import MAX_RHO, _prefill_share
@@ -68,3 +70,16 @@ def test_screening_skips_only_configurations_that_miss_a_target(catalog):
     service = {"per_user_speed", "ttft_target"}
     assert all({n for n, _ in violations(o, sc)} & service for o in dropped)
     assert all(b & service for b in screened.blocked)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(rows=st.lists(st.lists(st.integers(-3, 3), min_size=3, max_size=3), min_size=1, max_size=150),
+       block=st.sampled_from([1, 2, 7, 32]))
+def test_skyline_keeps_exactly_the_rows_nothing_makes_redundant(rows, block):
+    import numpy as np
+
+    def covers(i: int, j: int) -> bool:  # row i makes row j redundant: as good everywhere, and better or first
+        return all(a <= b for a, b in zip(rows[i], rows[j], strict=True)) and (rows[i] != rows[j] or i < j)
+
+    expected = [j for j in range(len(rows)) if not any(covers(i, j) for i in range(len(rows)) if i != j)]
+    assert skyline(np.array(rows, dtype=np.int64), block=block).tolist() == expected
