@@ -7,8 +7,9 @@ Accepted CSV formats (header decides):
    batch_size, tp_size, pp_size, isl, osl, silicon_ttft_ms, silicon_tpot_ms, mode, attention_dp_size).
    Only aggregated serving (`mode=agg`) without attention data-parallelism is used.
 
-The fit minimises squared log errors of TPOT and TTFT (scipy.optimize.least_squares) over the five
-factors of `PerfFactors`; the error band is the 5th-95th percentile of the fitted log residuals.
+The fit minimises squared log errors of TPOT and TTFT (scipy.optimize.least_squares) over the
+factors of `PerfFactors`; the error band is the 5th-95th percentile of the log residuals of models
+left out of the fit (cross_validated_bands), or of the fit's own residuals when one model was measured.
 """
 
 from __future__ import annotations
@@ -247,9 +248,60 @@ def fit(catalog: Catalog, rows: list[Measurement], engine: str, gpu_class: str, 
     return make_factors(engine, gpu_class, [round(v, 5) for v in best], band_p, band_t, len(rows), source)
 
 
+def fit_class(catalog: Catalog, rows: list[Measurement], gpu_class: str, source: str,
+              cache: dict | None = None) -> dict[str, PerfFactors]:
+    """Factors per engine for one hardware class (a joint fit when several engines were measured,
+    see fit_joint), with error bands cross-validated over models (cross_validated_bands).
+
+    `cache` (keyed by the training rows) lets callers that fit overlapping subsets, such as the
+    leave-one-model-out benchmark, reuse the fits."""
+    def fit_rows(rs: list[Measurement]) -> dict[str, PerfFactors]:
+        key = (gpu_class, frozenset(rs))
+        if cache is not None and key in cache:
+            return cache[key]
+        out = fit_joint(catalog, rs, gpu_class, source) if len({m.engine for m in rs}) > 1 else \
+            {rs[0].engine: fit(catalog, rs, rs[0].engine, gpu_class, source)}
+        if cache is not None:
+            cache[key] = out
+        return out
+
+    fits = fit_rows(rows)
+    bands = cross_validated_bands(catalog, rows, fit_rows)
+    return {e: f.model_copy(update=dict(zip(("tpot_log_band", "ttft_log_band"), bands[e], strict=True))) if e in bands else f
+            for e, f in fits.items()}
+
+
+def cross_validated_bands(catalog: Catalog, rows: list[Measurement], fit_rows) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
+    """Per engine ('*' for a fit over every engine), the 5th-95th percentiles of ln(measured/predicted)
+    TPOT and TTFT for models left out of the fit (leave-one-model-out).
+
+    The band is meant for a configuration of a model the fit may never have seen; a fit's residuals
+    on its own rows understate that error (each model's systematic offset is partly fitted away).
+    Engines measured on fewer than two models keep the in-sample band of their fit."""
+    models = sorted({m.model for m in rows})
+    held: dict[str, tuple[list[float], list[float]]] = {}
+    covered: dict[str, set[str]] = {}
+    if len(models) < 2:
+        return {}
+    for mid in models:
+        train = [m for m in rows if m.model != mid]
+        fits = fit_rows(train)
+        for engine, f in fits.items():
+            test = [m for m in rows if m.model == mid and engine in ("*", m.engine)]
+            if not test:
+                continue
+            a, b = residuals(catalog, test, f)
+            if a:
+                acc = held.setdefault(engine, ([], []))
+                acc[0].extend(a)
+                acc[1].extend(b)
+                covered.setdefault(engine, set()).add(mid)
+    return {e: ((round(quantile(a, 0.05), 4), round(quantile(a, 0.95), 4)), (round(quantile(b, 0.05), 4), round(quantile(b, 0.95), 4)))
+            for e, (a, b) in sorted(held.items()) if len(covered[e]) >= 2}
+
+
 def fit_all(catalog: Catalog, rows: list[Measurement], source: str) -> list[PerfFactors]:
-    """Factors for every (engine, GPU class) in `rows` (a joint fit per class when several engines
-    were measured, see fit_joint), plus '<engine>@*' and '*@*' fallbacks.
+    """Factors for every (engine, GPU class) in `rows` (fit_class), plus '<engine>@*' and '*@*' fallbacks.
 
     The wildcard entries carry the same fit; lookups through them are labelled extrapolated and get a
     widened error band (solver.estimate.EXTRAPOLATED_WIDEN).
@@ -260,14 +312,18 @@ def fit_all(catalog: Catalog, rows: list[Measurement], source: str) -> list[Perf
     out: list[PerfFactors] = []
     wildcard: dict[str, PerfFactors] = {}
     for cls, rs in sorted(by_class.items()):
-        fits = fit_joint(catalog, rs, cls, source) if len({m.engine for m in rs}) > 1 else \
-            {rs[0].engine: fit(catalog, rs, rs[0].engine, cls, source)}
-        for engine, f in sorted(fits.items()):
+        for engine, f in sorted(fit_class(catalog, rs, cls, source).items()):
             out.append(f)
             wildcard.setdefault(engine, f)  # the first class measured stands in for the others
     for engine, f in sorted(wildcard.items()):
         out.append(f.model_copy(update={"id": f"{engine}@*", "gpu_class": "*"}))
-    out.append(fit(catalog, rows, "*", "*", source))
+
+    def fit_any(rs: list[Measurement]) -> dict[str, PerfFactors]:
+        return {"*": fit(catalog, rs, "*", "*", source)}
+
+    anything = fit_any(rows)["*"]
+    band = cross_validated_bands(catalog, rows, fit_any).get("*")
+    out.append(anything.model_copy(update={"tpot_log_band": band[0], "ttft_log_band": band[1]}) if band else anything)
     return out
 
 

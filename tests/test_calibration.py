@@ -63,3 +63,30 @@ def test_calibrate_cli_writes_usable_overlay(tmp_path, catalog):
     f, exact = cat.factors("vllm", "nvidia_ampere")
     assert exact and f.measured_points == 8
     assert f.bandwidth_efficiency == pytest.approx(0.5, rel=0.05)
+
+
+def test_bands_are_cross_validated_over_models(catalog):
+    """Each model measured 30% slower, as predicted, or 30% faster than one set of factors: a fit on all
+    three fits the middle, so its own residuals are about +-ln 1.3, while a model left out is
+    predicted from the other two and misses by more.  The shipped band must cover the latter."""
+    from solver.calibration import cross_validated_bands, fit_class, residuals
+
+    truth = make_factors("vllm", "nvidia_hopper", [0.62, 0.35, 0.55, 3.0, 40.0, 0.8, 0.05])
+    rows = []
+    for (model, tp), slow in ((("llama-3.1-8b", 1), 1.3), (("qwen3-32b", 2), 1.0), (("llama-3.1-70b", 4), 1 / 1.3)):
+        for c in (1, 4, 16):
+            m = Measurement(model, "h100-sxm-80gb", "vllm", P.bf16, P.bf16, tp, 1, c, 2048, 256, 1e9, 1e9, "synthetic")
+            ttft, tpot = predict_measurement(catalog, m, truth)
+            rows.append(Measurement(model, "h100-sxm-80gb", "vllm", P.bf16, P.bf16, tp, 1, c, 2048, 256, ttft * slow, tpot * slow, "synthetic"))
+
+    def fit_rows(rs):
+        return {"vllm": fit(catalog, rs, "vllm", "nvidia_hopper", "test")}  # as fit_class fits one engine
+
+    in_sample = residuals(catalog, rows, fit_rows(rows)["vllm"])[0]
+    (tpot_lo, tpot_hi), _ = cross_validated_bands(catalog, rows, fit_rows)["vllm"]
+    # measured here: in-sample residuals -0.22 .. +0.14, cross-validated band -0.27 .. +0.23
+    assert tpot_lo < min(in_sample) - 0.02 and tpot_hi > max(in_sample) + 0.05
+    assert tpot_hi - tpot_lo > max(in_sample) - min(in_sample) + 0.1
+    shipped = fit_class(catalog, rows, "nvidia_hopper", "test")["vllm"]
+    assert shipped.tpot_log_band == (tpot_lo, tpot_hi)
+    assert cross_validated_bands(catalog, rows[:3], fit_rows) == {}  # one model: nothing to leave out
