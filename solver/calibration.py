@@ -265,9 +265,12 @@ def fit_class(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
             cache[key] = out
         return out
 
-    fits = fit_rows(rows)
-    bands = cross_validated_bands(catalog, rows, fit_rows)
-    return {e: f.model_copy(update=dict(zip(("tpot_log_band", "ttft_log_band"), bands[e], strict=True))) if e in bands else f
+    return with_bands(fit_rows(rows), cross_validated_bands(catalog, rows, fit_rows))
+
+
+def with_bands(fits: dict[str, PerfFactors], bands: dict) -> dict[str, PerfFactors]:
+    """The fits with the (TPOT, TTFT) bands given for their engine; the others keep their own."""
+    return {e: f.model_copy(update={"tpot_log_band": bands[e][0], "ttft_log_band": bands[e][1]}) if e in bands else f
             for e, f in fits.items()}
 
 
@@ -321,9 +324,7 @@ def fit_all(catalog: Catalog, rows: list[Measurement], source: str) -> list[Perf
     def fit_any(rs: list[Measurement]) -> dict[str, PerfFactors]:
         return {"*": fit(catalog, rs, "*", "*", source)}
 
-    anything = fit_any(rows)["*"]
-    band = cross_validated_bands(catalog, rows, fit_any).get("*")
-    out.append(anything.model_copy(update={"tpot_log_band": band[0], "ttft_log_band": band[1]}) if band else anything)
+    out.append(with_bands(fit_any(rows), cross_validated_bands(catalog, rows, fit_any))["*"])
     return out
 
 

@@ -83,3 +83,23 @@ def test_skyline_keeps_exactly_the_rows_nothing_makes_redundant(rows, block):
 
     expected = [j for j in range(len(rows)) if not any(covers(i, j) for i in range(len(rows)) if i != j)]
     assert skyline(np.array(rows, dtype=np.int64), block=block).tolist() == expected
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(vals=st.lists(st.lists(st.integers(-1000, 1000), min_size=3, max_size=3), min_size=1, max_size=40))
+def test_pareto_weights_are_lexicographic(vals):
+    from solver.pareto import _weights
+
+    w = _weights(vals)
+    score = lambda v: sum(a * x for a, x in zip(w, v, strict=True))  # noqa: E731
+    for a in vals:
+        for b in vals:
+            if a < b:  # lexicographically smaller: a strictly smaller weighted sum
+                assert score(a) < score(b)
+
+
+def test_pareto_weights_fall_back_to_a_plain_sum_on_overflow():
+    from solver.pareto import _weights
+
+    assert _weights([[0, 0, 0], [1, 2**40, 2**40]]) == [1, 1, 1]
+    assert _weights([[0, 0], [1, 5]]) == [6, 1]
