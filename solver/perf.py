@@ -165,7 +165,8 @@ def _prefill_share(n: float, t_prefill: float, wait0: float, o1: int, pp: int, t
     """The prefill share rho solving rho = n / cycle(rho), in closed form (g(rho) = n / cycle - rho).
 
     With u = 1 / (1 - rho), the waiting term t_prefill * rho / (2(1 - rho)) is t_prefill (u - 1) / 2 and a
-    decode step is max(t_mem, t_comp u): on each side of the breakpoint rho_b = 1 - t_comp / t_mem the cycle
+    decode step is max(t_mem, t_comp u) + fixed (t_mem: the memory time that overlaps the compute, i.e.
+    the weights; the KV reads are in `fixed`): on each side of the breakpoint rho_b = 1 - t_comp / t_mem the cycle
     is K + L u, and n u = (u - 1)(K + L u) is the quadratic L u^2 + (K - L - n) u - K = 0 with one positive
     root.  g decreases in rho, so its sign at rho_b tells the side.
     """
@@ -248,16 +249,18 @@ class ReplicaSpeed:
         w_bytes = self.dense_w_bytes
         if w_bytes is None:
             w_bytes = decode_weight_bytes(model, self.precision, batch, factors.moe_efficiency) / self.shards
-        t_mem = (w_bytes + micro * self.kv_bytes_seq) / self.bw
+        t_w = w_bytes / self.bw  # the GEMMs stream the weights
+        t_kv = micro * self.kv_bytes_seq / self.bw  # attention streams the KV cache, in kernels of its own
+        t_mem = t_w + t_kv
         t_comp = micro * self.flops_seq / self.decode_flops_rate
         t_comm = model.layers / pp * 2 * allreduce_s(self.tp, micro * self.act_bytes_token, self.link_gbs, self.link_lat)
         p2p = (pp - 1) * (micro * self.act_bytes_token / (self.p2p_gbs * 1e9) + self.p2p_lat * 1e-6) if pp > 1 else 0.0
-        fixed = pp * t_comm + p2p + factors.step_overhead_ms / 1e3
+        fixed = pp * (t_comm + t_kv) + p2p + factors.step_overhead_ms / 1e3
 
         def tpot_at(share: float) -> float:
-            """Decode step with chunked prefill mixed in: prefill FLOPs fill the compute slack of a
-            memory-bound step and stretch a compute-bound one (share = prefill's part of the compute)."""
-            return pp * max(t_mem, t_comp / (1 - share)) + fixed
+            """Decode step with chunked prefill mixed in: prefill FLOPs fill the compute slack of the
+            weight-bound GEMMs and stretch compute-bound ones (share = prefill's part of the compute)."""
+            return pp * max(t_w, t_comp / (1 - share)) + fixed
 
         tpot0 = tpot_at(0.0)
 
@@ -279,7 +282,7 @@ class ReplicaSpeed:
             if batch > 1 and g(MAX_RHO) >= 0:
                 rho = MAX_RHO  # saturated
             elif batch > 1:
-                rho = _prefill_share(batch * t_p_compute, t_prefill, wait0, o1, pp, t_mem, t_comp, fixed, g)
+                rho = _prefill_share(batch * t_p_compute, t_prefill, wait0, o1, pp, t_w, t_comp, fixed, g)
             tpot = tpot_at(rho)
             ttft = t_prefill + t_prefill * rho / (2 * (1 - rho)) + wait0
             total = batch * output_len / (ttft + o1 * tpot)
