@@ -110,13 +110,15 @@ class PlanModel:
         self.expr = self._objectives()
 
     def _objectives(self) -> dict[str, Any]:
-        v, sc = self.v, self.sc
+        """The objective expressions; `self.values` keeps each option's integer values (read by the
+        Pareto loop's cuts).  An unknown cost counts 0 here: such options are forbidden whenever cost
+        is an objective or a tie-breaker (price_known)."""
+        v = self.v
         W = self.cp.LinearExpr.WeightedSum
-        cost = W(v.z, [cost_int(o, sc.cost_unit) or 0 for o in v.options])
-        tput = W(v.z, [tput_int(o) for o in v.options])
-        lat_f = tpot_int if sc.latency_metric == "tpot" else ttft_int
-        lat = W(v.z, [lat_f(o) for o in v.options])
-        return {"cost": cost, "throughput": tput, "latency": lat}
+        self.values = [objective_values(o, self.sc) for o in v.options]
+        return {"cost": W(v.z, [max(x["cost"], 0) for x in self.values]),
+                "throughput": W(v.z, [x["throughput"] for x in self.values]),
+                "latency": W(v.z, [x["latency"] for x in self.values])}
 
     def solver(self):
         s = self.cp.CpSolver()

@@ -197,8 +197,9 @@ def explain(cands: Candidates, sc: Scenario, catalog: Catalog, model: LlmModel, 
             if r:
                 result["suggestions"].append(r)
         # reasons per family over the evaluated options, for the user's overview
-        per_family = Counter(n for b in broken for n in b)
-        result["reasons"] = [f"{LABELS[n]}: breaks {k} of {len(options)} evaluated options" for n, k in per_family.most_common()]
+        per_family = Counter(n for b in broken for n in b)  # b is a frozenset: its order varies by process
+        ranked = sorted(per_family.items(), key=lambda nk: (-nk[1], ORDER[nk[0]]))
+        result["reasons"] = [f"{LABELS[n]}: breaks {k} of {len(options)} evaluated options" for n, k in ranked]
         shapes, levels = cands.screened_shapes + rest.screened_shapes, cands.screened_levels + rest.screened_levels
         if shapes or levels:
             result["reasons"].append(f"not evaluated, as they miss a service target: {shapes} shape(s) even with one user "

@@ -16,7 +16,7 @@ are lexicographic: the objective, then the others as tie-breakers.
 
 from __future__ import annotations
 
-from solver.cpsat_model import PlanModel, objective_values
+from solver.cpsat_model import PlanModel
 
 SENSE = {"cost": 1, "throughput": -1, "latency": 1}  # minimisation form
 
@@ -46,10 +46,7 @@ def exact_front(pm: PlanModel, objectives: list[str]) -> list[int]:
     if len(objectives) == 1:
         return _lexicographic(pm, objectives)
     m, expr, z = pm.model, pm.expr, pm.v.z
-    vals = []
-    for o in pm.v.options:
-        ov = objective_values(o, pm.sc)
-        vals.append([SENSE[k] * ov[k] for k in objectives])
+    vals = [[SENSE[k] * ov[k] for k in objectives] for ov in pm.values]
     weights = _weights(vals)
     m.Minimize(sum(w * SENSE[k] * expr[k] for w, k in zip(weights, objectives, strict=True)))
     front: list[int] = []

@@ -100,3 +100,22 @@ def test_python_api():
 
     plan = solve(Scenario(model="llama-3.1-8b", users=4, allowed_servers=["ovh-l4-90"]), load_catalog())
     assert plan.status == "ok" and plan.front[0]["server"] == "ovh-l4-90"
+
+
+def test_explanation_bytes_do_not_depend_on_the_hash_seed():
+    """Families tie in the explanation's counts; set iteration order varies with PYTHONHASHSEED, the
+    output must not (session 3 found 'budget cap' and 'maximum servers' swapping between processes)."""
+    import os
+
+    args = ["solve", "--model", "gemma-3-12b", "--context-tokens", "131072", "--input-tokens", "100000",
+            "--output-tokens", "128", "--precision", "fp8", "--users", "10000", "--engine", "tgi",
+            "--min-tokens-per-s-per-user", "10", "--max-ttft-ms", "10000", "--budget-per-hour", "5", "--format", "json"]
+    outs = set()
+    for seed in range(6):
+        p = subprocess.run([sys.executable, "-m", "solver.cli.main", *args], capture_output=True, text=True, cwd=ROOT,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)})
+        assert p.returncode == 3, p.stderr
+        assert json.loads(p.stdout)["explanation"]["reasons"][:2] == [
+            "budget cap: breaks 40 of 40 evaluated options", "maximum servers: breaks 40 of 40 evaluated options"]
+        outs.add(p.stdout)
+    assert len(outs) == 1
