@@ -34,11 +34,11 @@ AIC_GPU = {"h100_sxm": "h100-sxm-80gb", "h200_sxm": "h200-sxm-141gb", "b200_sxm"
 AIC_PRECISION = {"": Precision.bf16, "bf16": Precision.bf16, "fp16": Precision.fp16, "fp8": Precision.fp8,
                  "fp8_block": Precision.fp8, "nvfp4": Precision.fp4, "mxfp4": Precision.fp4, "int4_wo": Precision.int4,
                  "int8_wo": Precision.int8}
-PARAMS = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficiency_prefill", "step_overhead_ms",
+PARAMS = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficiency_prefill", "layer_overhead_us",
           "prefill_overhead_ms", "moe_efficiency", "burst_factor")
 LOWER = (0.05, 0.02, 0.02, 0.0, 0.0, 0.1, 0.0)
-UPPER = (1.0, 1.0, 1.0, 60.0, 2000.0, 2.0, 1.0)
-SCALE = (1.0, 1.0, 1.0, 10.0, 100.0, 1.0, 0.1)
+UPPER = (1.0, 1.0, 1.0, 1000.0, 2000.0, 2.0, 1.0)
+SCALE = (1.0, 1.0, 1.0, 50.0, 100.0, 1.0, 0.1)
 
 
 @dataclass(frozen=True)
@@ -168,16 +168,20 @@ def predict_measurement(catalog: Catalog, m: Measurement, factors: PerfFactors) 
 
 
 def tpot_floor_ms(catalog: Catalog, m: Measurement) -> float:
-    """Time to stream the stated batch's KV cache at 100% of peak bandwidth: no decode step can be faster.
+    """Time to stream what one decode step of the stated batch must read at 100% of peak bandwidth —
+    each GPU's weight shard (for MoE, the experts a batch of that size touches) and its share of the
+    batch's KV cache at the prompt length: no decode step can be faster.
 
     A measured TPOT below it means the stated concurrency was never running at once (the benchmark
     did not reach it), so the row does not describe the configuration it names.
     """
     from solver.memory import kv_bytes_per_sequence, kv_share_per_gpu
+    from solver.perf import decode_weight_bytes
 
     model, gpu = catalog.models[m.model], catalog.gpus[m.gpu]
     kv = m.concurrency * kv_bytes_per_sequence(model, m.kv_precision, m.input_len) * kv_share_per_gpu(model, m.tp, m.pp)
-    return kv / (gpu.memory_bandwidth_tbs * 1e12) * 1e3
+    weights = decode_weight_bytes(model, m.precision, m.concurrency) / (m.tp * m.pp)
+    return (kv + weights) / (gpu.memory_bandwidth_tbs * 1e12) * 1e3
 
 
 class _FactorsView(Catalog):
@@ -227,7 +231,7 @@ def fit(catalog: Catalog, rows: list[Measurement], engine: str, gpu_class: str, 
 
     if not rows:
         raise GpuplanError(f"no usable measurement for {engine}@{gpu_class}")
-    x0 = [getattr(start, p) for p in PARAMS] if start else [0.7, 0.3, 0.5, 5.0, 20.0, 1.0, 0.05]
+    x0 = [getattr(start, p) for p in PARAMS] if start else [0.7, 0.3, 0.5, 50.0, 20.0, 1.0, 0.05]
     x0 = [min(max(v, lo + 1e-6), hi - 1e-6) for v, lo, hi in zip(x0, LOWER, UPPER, strict=True)]
     # parameters are optimised in a normalised space so that overheads (ms) and efficiencies share a scale
     scale = np.array(SCALE)
@@ -306,26 +310,42 @@ def cross_validated_bands(catalog: Catalog, rows: list[Measurement], fit_rows) -
 def fit_all(catalog: Catalog, rows: list[Measurement], source: str) -> list[PerfFactors]:
     """Factors for every (engine, GPU class) in `rows` (fit_class), plus '<engine>@*' and '*@*' fallbacks.
 
-    The wildcard entries carry the same fit; lookups through them are labelled extrapolated and get a
-    widened error band (solver.estimate.EXTRAPOLATED_WIDEN).
+    The '<engine>@*' entries carry the engine's fit on the first class measured; '*@*' (an engine never
+    measured) is `unmeasured_engine` of that class's fits.  Lookups through wildcards are labelled
+    extrapolated and get a widened error band (solver.estimate.EXTRAPOLATED_WIDEN).
     """
     by_class: dict[str, list[Measurement]] = {}
     for m in rows:
         by_class.setdefault(catalog.gpus[m.gpu].compat_key, []).append(m)
     out: list[PerfFactors] = []
     wildcard: dict[str, PerfFactors] = {}
+    first_class: list[PerfFactors] = []
     for cls, rs in sorted(by_class.items()):
-        for engine, f in sorted(fit_class(catalog, rs, cls, source).items()):
-            out.append(f)
-            wildcard.setdefault(engine, f)  # the first class measured stands in for the others
+        fits = [f for _, f in sorted(fit_class(catalog, rs, cls, source).items())]
+        out.extend(fits)
+        first_class = first_class or fits
+        for f in fits:
+            wildcard.setdefault(f.engine, f)  # the first class measured stands in for the others
     for engine, f in sorted(wildcard.items()):
         out.append(f.model_copy(update={"id": f"{engine}@*", "gpu_class": "*"}))
-
-    def fit_any(rs: list[Measurement]) -> dict[str, PerfFactors]:
-        return {"*": fit(catalog, rs, "*", "*", source)}
-
-    out.append(with_bands(fit_any(rows), cross_validated_bands(catalog, rows, fit_any))["*"])
+    out.append(unmeasured_engine(first_class))
     return out
+
+
+def unmeasured_engine(fits: list[PerfFactors]) -> PerfFactors:
+    """Factors for an engine with no measurement ('*@*'), from the engines measured on one class: their
+    hardware efficiencies (shared in a joint fit), the largest of their per-engine overheads and burst
+    factors, and the envelope of their error bands.  An engine nobody measured is not assumed to serve
+    faster than any measured one: a planner ranking configurations on cost must not prefer it on a
+    guess (session 4: with pooled factors, llama.cpp out-ranked vLLM for 500 chat users)."""
+    first = fits[0]
+    worst = {p: max(getattr(f, p) for f in fits) for p in OWN}
+    return first.model_copy(update={
+        "id": "*@*", "engine": "*", "gpu_class": "*", **worst,
+        "tpot_log_band": (min(f.tpot_log_band[0] for f in fits), max(f.tpot_log_band[1] for f in fits)),
+        "ttft_log_band": (min(f.ttft_log_band[0] for f in fits), max(f.ttft_log_band[1] for f in fits)),
+        "measured_points": sum(f.measured_points for f in fits),
+    })
 
 
 def overlay_yaml(factors: list[PerfFactors], header: str = "") -> str:
@@ -336,7 +356,7 @@ def overlay_yaml(factors: list[PerfFactors], header: str = "") -> str:
 
 
 SHARED = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficiency_prefill", "moe_efficiency")
-OWN = ("step_overhead_ms", "prefill_overhead_ms", "burst_factor")
+OWN = ("layer_overhead_us", "prefill_overhead_ms", "burst_factor")
 
 
 def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source: str) -> dict[str, PerfFactors]:
@@ -351,7 +371,7 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
     hi = {p: hi for p, hi in zip(PARAMS, UPPER, strict=True)}
     sc = {p: s for p, s in zip(PARAMS, SCALE, strict=True)}
     start = {"bandwidth_efficiency": 0.7, "compute_efficiency_decode": 0.3, "compute_efficiency_prefill": 0.5,
-             "moe_efficiency": 1.0, "step_overhead_ms": 3.0, "prefill_overhead_ms": 30.0, "burst_factor": 0.05}
+             "moe_efficiency": 1.0, "layer_overhead_us": 50.0, "prefill_overhead_ms": 30.0, "burst_factor": 0.05}
     names = list(SHARED) + [f"{e}:{p}" for e in engines for p in OWN]
     base = [n.split(":")[-1] for n in names]
     x0 = np.array([start[b] / sc[b] for b in base])

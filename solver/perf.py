@@ -160,8 +160,8 @@ def peak_tflops(gpu: Gpu, precision: Precision, native: bool) -> float:
     return t.get(precision.value) or half
 
 
-def _prefill_share(n: float, t_prefill: float, wait0: float, o1: int, pp: int, t_mem: float, t_comp: float,
-                   fixed: float, g) -> float:
+def _prefill_share(n: float, t_prefill: float, t_service: float, wait0: float, o1: int, pp: int, t_mem: float,
+                   t_comp: float, fixed: float, g) -> float:
     """The prefill share rho solving rho = n / cycle(rho), in closed form (g(rho) = n / cycle - rho).
 
     With u = 1 / (1 - rho), the waiting term t_prefill * rho / (2(1 - rho)) is t_prefill (u - 1) / 2 and a
@@ -172,11 +172,11 @@ def _prefill_share(n: float, t_prefill: float, wait0: float, o1: int, pp: int, t
     """
     rho_b = 1 - t_comp / t_mem if t_mem > t_comp else 0.0
     compute_side = rho_b <= 0.0 or g(rho_b) > 0
-    k = t_prefill / 2 + wait0 + o1 * fixed
+    k = t_prefill - t_service / 2 + wait0 + o1 * fixed
     if compute_side:
-        L = t_prefill / 2 + o1 * pp * t_comp
+        L = t_service / 2 + o1 * pp * t_comp
     else:
-        L = t_prefill / 2
+        L = t_service / 2
         k += o1 * pp * t_mem
     b = k - L - n
     disc = math.sqrt(b * b + 4 * L * k)
@@ -237,7 +237,8 @@ class ReplicaSpeed:
         t_p_mem = n_chunks * weight_bytes(model, precision) / tp / self.bw
         t_p_comm = model.layers * 2 * allreduce_s(tp, input_len * model.hidden_size * ACT_BYTES, self.link_gbs, self.link_lat)
         t_p_comm += (pp - 1) * (input_len * model.hidden_size * ACT_BYTES / (self.p2p_gbs * 1e9) + self.p2p_lat * 1e-6)
-        self.t_prefill = max(self.t_p_compute, t_p_mem) + t_p_comm + factors.prefill_overhead_ms / 1e3
+        self.t_p_service = max(self.t_p_compute, t_p_mem) + t_p_comm  # the GPUs' time: what other requests wait for
+        self.t_prefill = self.t_p_service + factors.prefill_overhead_ms / 1e3
 
     def at(self, concurrency: int) -> Perf:
         model, pp, factors, output_len, max_parallel = self.model, self.pp, self.factors, self.output_len, self.max_parallel
@@ -255,7 +256,8 @@ class ReplicaSpeed:
         t_comp = micro * self.flops_seq / self.decode_flops_rate
         t_comm = model.layers / pp * 2 * allreduce_s(self.tp, micro * self.act_bytes_token, self.link_gbs, self.link_lat)
         p2p = (pp - 1) * (micro * self.act_bytes_token / (self.p2p_gbs * 1e9) + self.p2p_lat * 1e-6) if pp > 1 else 0.0
-        fixed = pp * (t_comm + t_kv) + p2p + factors.step_overhead_ms / 1e3
+        # per-layer overhead: a token crosses every layer once whatever the PP split
+        fixed = pp * (t_comm + t_kv) + p2p + model.layers * factors.layer_overhead_us / 1e6
 
         def tpot_at(share: float) -> float:
             """Decode step with chunked prefill mixed in: prefill FLOPs fill the compute slack of the
@@ -272,19 +274,20 @@ class ReplicaSpeed:
             total = max_parallel * output_len / service
             rho = t_prefill / service
         else:
-            wait0 = factors.burst_factor * (batch - 1) / 2 * t_prefill + (tpot0 / 2 if batch > 1 else 0.0)
+            t_s = self.t_p_service
+            wait0 = factors.burst_factor * (batch - 1) / 2 * t_s + (tpot0 / 2 if batch > 1 else 0.0)
             o1 = max(output_len - 1, 0)
 
             def g(r: float) -> float:
-                return batch * t_p_compute / (t_prefill + t_prefill * r / (2 * (1 - r)) + wait0 + o1 * tpot_at(r)) - r
+                return batch * t_p_compute / (t_prefill + t_s * r / (2 * (1 - r)) + wait0 + o1 * tpot_at(r)) - r
 
             rho = 0.0
             if batch > 1 and g(MAX_RHO) >= 0:
                 rho = MAX_RHO  # saturated
             elif batch > 1:
-                rho = _prefill_share(batch * t_p_compute, t_prefill, wait0, o1, pp, t_w, t_comp, fixed, g)
+                rho = _prefill_share(batch * t_p_compute, t_prefill, t_s, wait0, o1, pp, t_w, t_comp, fixed, g)
             tpot = tpot_at(rho)
-            ttft = t_prefill + t_prefill * rho / (2 * (1 - rho)) + wait0
+            ttft = t_prefill + t_s * rho / (2 * (1 - rho)) + wait0
             total = batch * output_len / (ttft + o1 * tpot)
 
         if t_comp / (1 - rho) > t_mem and rho >= 0.5:

@@ -27,7 +27,7 @@ def test_reads_aiconfigurator_rows(catalog):
 
 
 def test_fit_recovers_planted_factors(catalog):
-    truth = make_factors("vllm", "nvidia_hopper", [0.62, 0.35, 0.55, 3.0, 40.0, 0.8, 0.05])
+    truth = make_factors("vllm", "nvidia_hopper", [0.62, 0.35, 0.55, 47.0, 40.0, 0.8, 0.05])
     rows = []
     for model, tp, prec in (("llama-3.1-8b", 1, P.bf16), ("llama-3.1-70b", 4, P.fp8), ("qwen3-32b", 2, P.bf16),
                             ("qwen3-30b-a3b", 1, P.bf16)):
@@ -37,15 +37,39 @@ def test_fit_recovers_planted_factors(catalog):
                 pred = predict_measurement(catalog, m, truth)
                 if pred:
                     rows.append(Measurement(model, "h100-sxm-80gb", "vllm", prec, P.bf16, tp, 1, c, i, o, pred[0], pred[1], "synthetic"))
-    got = fit(catalog, rows, "vllm", "nvidia_hopper", "test", start=make_factors("vllm", "nvidia_hopper", [0.8, 0.5, 0.3, 1, 10, 1, 0.1]))
+    got = fit(catalog, rows, "vllm", "nvidia_hopper", "test", start=make_factors("vllm", "nvidia_hopper", [0.8, 0.5, 0.3, 15, 10, 1, 0.1]))
     assert got.bandwidth_efficiency == pytest.approx(0.62, rel=0.05)
     assert got.compute_efficiency_prefill == pytest.approx(0.55, rel=0.1)
     assert abs(got.tpot_log_band[0]) < 0.02 and abs(got.tpot_log_band[1]) < 0.02
 
 
+def test_rows_faster_than_streaming_their_weights_are_outside_the_domain(catalog):
+    """A TPOT below the time to read each GPU's weight shard at peak bandwidth means the stated batch
+    was never running (Llama-3.1-8B in BF16 on one H100: 16 GB / 3.35 TB/s = 4.8 ms)."""
+    from solver.calibration import tpot_floor_ms
+
+    truth = make_factors("vllm", "nvidia_hopper", [0.62, 0.35, 0.55, 47.0, 40.0, 0.8, 0.05])
+    row = lambda tpot: Measurement("llama-3.1-8b", "h100-sxm-80gb", "vllm", P.bf16, P.bf16, 1, 1, 4, 1024, 256, 100.0, tpot, "x")  # noqa: E731
+    assert 4.5 < tpot_floor_ms(catalog, row(1.0)) < 5.2
+    assert predict_measurement(catalog, row(3.0), truth) is None
+    assert predict_measurement(catalog, row(6.0), truth) is not None
+
+
+def test_an_unmeasured_engine_is_not_assumed_faster_than_a_measured_one():
+    from solver.calibration import unmeasured_engine
+
+    a = make_factors("vllm", "nvidia_hopper", [0.7, 0.1, 0.5, 50.0, 40.0, 0.8, 0.1], (-0.3, 0.5), (-0.6, 0.7), 10)
+    b = make_factors("sglang", "nvidia_hopper", [0.7, 0.1, 0.5, 45.0, 200.0, 0.8, 0.6], (-0.5, 0.4), (-1.2, 1.3), 5)
+    u = unmeasured_engine([a, b])
+    assert (u.id, u.engine, u.gpu_class) == ("*@*", "*", "*")
+    assert (u.layer_overhead_us, u.prefill_overhead_ms, u.burst_factor) == (50.0, 200.0, 0.6)
+    assert (u.bandwidth_efficiency, u.compute_efficiency_prefill) == (0.7, 0.5)
+    assert u.tpot_log_band == (-0.5, 0.5) and u.ttft_log_band == (-1.2, 1.3) and u.measured_points == 15
+
+
 def test_calibrate_cli_writes_usable_overlay(tmp_path, catalog):
     src = tmp_path / "mine.csv"
-    truth = make_factors("vllm", "nvidia_ampere", [0.5, 0.3, 0.4, 4.0, 30.0, 1.0, 0.05])
+    truth = make_factors("vllm", "nvidia_ampere", [0.5, 0.3, 0.4, 60.0, 30.0, 1.0, 0.05])
     with src.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["model", "gpu", "engine", "precision", "tp", "concurrency", "input_len", "output_len", "ttft_ms", "tpot_ms"])
@@ -71,7 +95,7 @@ def test_bands_are_cross_validated_over_models(catalog):
     predicted from the other two and misses by more.  The shipped band must cover the latter."""
     from solver.calibration import cross_validated_bands, fit_class, residuals
 
-    truth = make_factors("vllm", "nvidia_hopper", [0.62, 0.35, 0.55, 3.0, 40.0, 0.8, 0.05])
+    truth = make_factors("vllm", "nvidia_hopper", [0.62, 0.35, 0.55, 47.0, 40.0, 0.8, 0.05])
     rows = []
     for (model, tp), slow in ((("llama-3.1-8b", 1), 1.3), (("qwen3-32b", 2), 1.0), (("llama-3.1-70b", 4), 1 / 1.3)):
         for c in (1, 4, 16):

@@ -115,7 +115,9 @@ def test_explanation_bytes_do_not_depend_on_the_hash_seed():
         p = subprocess.run([sys.executable, "-m", "solver.cli.main", *args], capture_output=True, text=True, cwd=ROOT,
                            env={**os.environ, "PYTHONHASHSEED": str(seed)})
         assert p.returncode == 3, p.stderr
-        assert json.loads(p.stdout)["explanation"]["reasons"][:2] == [
-            "budget cap: breaks 40 of 40 evaluated options", "maximum servers: breaks 40 of 40 evaluated options"]
+        first, second = json.loads(p.stdout)["explanation"]["reasons"][:2]
+        # the two families tie (every evaluated option breaks both), so only the order rule separates them
+        assert first.startswith("budget cap: breaks ") and second.startswith("maximum servers: breaks ")
+        assert first.split(": ", 1)[1] == second.split(": ", 1)[1]
         outs.add(p.stdout)
     assert len(outs) == 1

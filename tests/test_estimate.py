@@ -33,6 +33,36 @@ def test_faster_memory_decodes_faster(catalog):
     assert est(catalog, gpu="h200-sxm", tp=2, c=8).perf.tpot_ms < est(catalog, gpu="h100-sxm", tp=2, c=8).perf.tpot_ms
 
 
+def _factors(cat, **changes):
+    base, _ = cat.factors("vllm", "nvidia_hopper")
+    return base.model_copy(update=changes)
+
+
+def _perf(cat, factors, model="llama-3.1-70b", c=64):
+    from solver.perf import fabric_of, predict
+
+    m, g = cat.model(model), cat.gpu("h100-sxm")
+    server = next(s for s in cat.servers.values() if s.gpu == g.id and s.gpu_count == 8)
+    return predict(m, g, fabric_of(server, g), P.fp8, True, P.bf16, 4, 1, c, 1024, 256, factors)
+
+
+def test_fixed_prefill_latency_does_not_queue(catalog):
+    """A fixed per-request latency (tokenisation, scheduling) delays that request only: with half the
+    other users' prefills ahead of a new request (burst 0.5, 64 users), 100 ms more of it adds at most
+    100 ms to the TTFT, not 100 ms per prefill waited for."""
+    lo = _perf(catalog, _factors(catalog, burst_factor=0.5, prefill_overhead_ms=0.0))
+    hi = _perf(catalog, _factors(catalog, burst_factor=0.5, prefill_overhead_ms=100.0))
+    assert 80.0 < hi.ttft_ms - lo.ttft_ms <= 100.0 + 1e-6
+
+
+def test_layer_overhead_scales_with_depth(catalog):
+    """At one user (no prefill mixed into decode) the per-layer overhead adds layers x us to the TPOT."""
+    for model, layers in (("llama-3.1-70b", 80), ("llama-3.1-8b", 32)):
+        a = _perf(catalog, _factors(catalog, layer_overhead_us=0.0), model, c=1)
+        b = _perf(catalog, _factors(catalog, layer_overhead_us=100.0), model, c=1)
+        assert b.tpot_ms - a.tpot_ms == pytest.approx(layers * 0.1)
+
+
 def test_fp8_on_ampere_is_a_fallback(catalog):
     e = est(catalog, gpu="a100-sxm4-80gb", tp=2)
     assert e.precision_path == "fallback" and any("fallback" in n for n in e.notes)
