@@ -4,17 +4,17 @@ Model (docs/model.md derives it):
 - a decode step of b sequences reads every GPU's weight shard (for MoE, only the experts the b
   tokens touch: E x (1 - (1 - k/E)^b) per MoE layer) and the KV cache of the b sequences, and does
   2 x (active matmul params) + attention FLOPs per token; time = max(memory, compute) + TP
-  all-reduces (2 per layer, ring: 2(n-1)/n x bytes / link bandwidth + latency x 2 log2 n) + a fixed
-  per-step overhead.  With PP, the batch is split into PP micro-batches and a token crosses every
+  all-reduces (2 per layer, ring: 2(n-1)/n x bytes / link bandwidth + latency x 2 log2 n) + an
+  overhead per layer (launches and gaps between small kernels).  With PP, the batch is split into PP micro-batches and a token crosses every
   stage: TPOT = PP x stage time + (PP-1) point-to-point transfers;
 - prefill of I tokens: compute 2 x active x I + causal attention, memory = weights per chunk,
-  + all-reduces of I x hidden activations + a fixed overhead;
-- closed loop of C users with chunked prefill: prefill takes a share rho = C x t_prefill_compute /
-  (TTFT + O x TPOT) of the replica's compute; a decode step takes max(memory, compute / (1 - rho)),
-  so prefill hides in the compute slack of memory-bound decode; a new request waits (M/D/1)
-  rho/(2(1-rho)) prefills,
-  plus a fitted share (burst_factor) of the other C-1 users' prefills when arrivals come in waves,
-  plus half a decode step;  an engine that serves P requests at a time (Ollama: 1) queues the rest.
+  + all-reduces of I x hidden activations (together: the GPUs' service time t_s) + a fixed latency
+  of the request's own (tokenisation, scheduling) that does not occupy the GPUs;
+- closed loop of C users with chunked prefill: prefill takes a share rho = C x t_s / (TTFT + O x TPOT)
+  of the replica; a decode step takes max(weights, compute / (1 - rho)) + KV + ..., so prefill hides
+  in the compute slack of weight-bound GEMMs; a new request waits (M/D/1) rho/(2(1-rho)) prefills
+  of t_s, plus a fitted share (burst_factor) of the other C-1 users' t_s when arrivals come in
+  waves, plus half a decode step;  an engine that serves P requests at a time (Ollama: 1) queues the rest.
 Efficiencies and overheads come from calibration (solver.schema.calibration.PerfFactors).
 """
 
@@ -233,16 +233,18 @@ class ReplicaSpeed:
         # prefill of one request
         n_chunks = math.ceil(input_len / PREFILL_CHUNK)
         p_flops = input_len * 2 * work.matmul_active + attention_flops(model, input_len, causal_prefill=True)
-        self.t_p_compute = p_flops / (tp * peak * factors.compute_efficiency_prefill)  # the replica's compute one prefill occupies
+        t_p_compute = p_flops / (tp * peak * factors.compute_efficiency_prefill)
         t_p_mem = n_chunks * weight_bytes(model, precision) / tp / self.bw
         t_p_comm = model.layers * 2 * allreduce_s(tp, input_len * model.hidden_size * ACT_BYTES, self.link_gbs, self.link_lat)
         t_p_comm += (pp - 1) * (input_len * model.hidden_size * ACT_BYTES / (self.p2p_gbs * 1e9) + self.p2p_lat * 1e-6)
-        self.t_p_service = max(self.t_p_compute, t_p_mem) + t_p_comm  # the GPUs' time: what other requests wait for
+        # the GPUs' time for one prefill: what other requests wait for, and the share of the replica that
+        # prefill takes from decoding (its all-reduces run inside the mixed steps too)
+        self.t_p_service = max(t_p_compute, t_p_mem) + t_p_comm
         self.t_prefill = self.t_p_service + factors.prefill_overhead_ms / 1e3
 
     def at(self, concurrency: int) -> Perf:
         model, pp, factors, output_len, max_parallel = self.model, self.pp, self.factors, self.output_len, self.max_parallel
-        t_prefill, t_p_compute = self.t_prefill, self.t_p_compute
+        t_prefill, t_s = self.t_prefill, self.t_p_service
         batch = concurrency if max_parallel is None else min(concurrency, max_parallel)
         micro = batch / pp
 
@@ -274,18 +276,17 @@ class ReplicaSpeed:
             total = max_parallel * output_len / service
             rho = t_prefill / service
         else:
-            t_s = self.t_p_service
             wait0 = factors.burst_factor * (batch - 1) / 2 * t_s + (tpot0 / 2 if batch > 1 else 0.0)
             o1 = max(output_len - 1, 0)
 
             def g(r: float) -> float:
-                return batch * t_p_compute / (t_prefill + t_s * r / (2 * (1 - r)) + wait0 + o1 * tpot_at(r)) - r
+                return batch * t_s / (t_prefill + t_s * r / (2 * (1 - r)) + wait0 + o1 * tpot_at(r)) - r
 
             rho = 0.0
             if batch > 1 and g(MAX_RHO) >= 0:
                 rho = MAX_RHO  # saturated
             elif batch > 1:
-                rho = _prefill_share(batch * t_p_compute, t_prefill, t_s, wait0, o1, pp, t_w, t_comp, fixed, g)
+                rho = _prefill_share(batch * t_s, t_prefill, t_s, wait0, o1, pp, t_w, t_comp, fixed, g)
             tpot = tpot_at(rho)
             ttft = t_prefill + t_s * rho / (2 * (1 - rho)) + wait0
             total = batch * output_len / (ttft + o1 * tpot)

@@ -55,6 +55,21 @@ def test_fixed_prefill_latency_does_not_queue(catalog):
     assert 80.0 < hi.ttft_ms - lo.ttft_ms <= 100.0 + 1e-6
 
 
+def test_prefill_share_counts_the_gpus_whole_prefill_time(catalog):
+    """In a closed loop each user's prefill occupies the replica for its service time (compute and its
+    all-reduces; not the request's own fixed latency) once per cycle: rho x cycle = C x t_s."""
+    from solver.perf import ReplicaSpeed, fabric_of
+
+    m, g = catalog.model("qwen3-32b"), catalog.gpu("h100-sxm")
+    server = next(s for s in catalog.servers.values() if s.gpu == g.id and s.gpu_count == 8)
+    rs = ReplicaSpeed(m, g, fabric_of(server, g), P.fp8, True, P.fp8, 8, 1, 4096, 128, _factors(catalog))
+    for c in (16, 64):
+        p = rs.at(c)
+        assert 0.05 < p.prefill_share < 0.95
+        cycle_s = (p.ttft_ms + 127 * p.tpot_ms) / 1e3
+        assert p.prefill_share * cycle_s == pytest.approx(c * rs.t_p_service, rel=1e-6)
+
+
 def test_layer_overhead_scales_with_depth(catalog):
     """At one user (no prefill mixed into decode) the per-layer overhead adds layers x us to the TPOT."""
     for model, layers in (("llama-3.1-70b", 80), ("llama-3.1-8b", 32)):
