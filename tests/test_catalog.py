@@ -19,7 +19,7 @@ from solver.errors import CatalogError, UnknownIdError
 def test_sizes(catalog):
     assert len(catalog.gpus) == 38
     assert len(catalog.engines) == 7
-    assert len(catalog.models) == 45
+    assert len(catalog.models) == 46
     assert {"vllm", "sglang", "tensorrt-llm", "tgi", "ollama", "llama.cpp", "lmdeploy"} == set(catalog.engines)
 
 
@@ -88,6 +88,27 @@ def test_models_equal_reference(catalog, reference):
         assert (c.layers, c.hidden_size, c.attention_heads, c.kv_heads) == (
             m["num_hidden_layers"], m["hidden_size"], m["num_attention_heads"], m["num_key_value_heads"])
         assert c.params_total == m["computed_total_params"]
+
+
+def test_config_models_count_parameters_like_the_reference(catalog, reference):
+    """tools/build_catalog.py counts a model known only by its config.json (MiniMax-M2.5) with the
+    reference's convention: given the Qwen3 MoE models' configs it reproduces the reference counts."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_catalog", Path(__file__).resolve().parents[1] / "tools" / "build_catalog.py")
+    bc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bc)
+    for m in yaml.safe_load((reference / "models.yaml").read_text())["models"]:
+        if m["id"] not in ("qwen3-235b-a22b", "qwen3-30b-a3b"):
+            continue
+        cfg = {"hidden_size": m["hidden_size"], "head_dim": m["head_dim"], "num_attention_heads": m["num_attention_heads"],
+               "num_key_value_heads": m["num_key_value_heads"], "num_local_experts": m["moe"]["num_experts"],
+               "num_experts_per_tok": m["moe"]["experts_per_token"], "intermediate_size": m["moe_intermediate_size"],
+               "vocab_size": m["vocab_size"], "tie_word_embeddings": m["tie_word_embeddings"], "num_hidden_layers": m["num_hidden_layers"]}
+        assert bc.gqa_moe_params(cfg) == (m["computed_total_params"], m["computed_active_params_per_token"], m["computed_embedding_params"])
+    mm = catalog.model("MiniMaxAI/MiniMax-M2.5")
+    assert mm.id == "minimax-m2.5" and 225e9 < mm.params_total < 232e9 and 10e9 < mm.params_active < 12e9
+    assert "params_total" in mm.unverified
 
 
 def test_unknown_id_offers_closest(catalog):
