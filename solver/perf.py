@@ -164,8 +164,9 @@ def _prefill_share(n: float, t_prefill: float, t_service: float, wait0: float, o
                    t_comp: float, fixed: float, g) -> float:
     """The prefill share rho solving rho = n / cycle(rho), in closed form (g(rho) = n / cycle - rho).
 
-    With u = 1 / (1 - rho), the waiting term t_prefill * rho / (2(1 - rho)) is t_prefill (u - 1) / 2 and a
-    decode step is max(t_mem, t_comp u) + fixed (t_mem: the memory time that overlaps the compute, i.e.
+    The cycle is t_prefill + t_service rho / (2(1 - rho)) + wait0 + o1 x step (t_prefill: a request's
+    own prefill with its fixed latency; t_service: the GPU time others wait for).  With u = 1 / (1 - rho),
+    the waiting term is t_service (u - 1) / 2 and a decode step is max(t_mem, t_comp u) + fixed (t_mem: the memory time that overlaps the compute, i.e.
     the weights; the KV reads are in `fixed`): on each side of the breakpoint rho_b = 1 - t_comp / t_mem the cycle
     is K + L u, and n u = (u - 1)(K + L u) is the quadratic L u^2 + (K - L - n) u - K = 0 with one positive
     root.  g decreases in rho, so its sign at rho_b tells the side.

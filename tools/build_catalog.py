@@ -245,8 +245,9 @@ def build_models(ref: Path) -> list[dict]:
 
 def gqa_moe_params(c: dict) -> tuple[int, int, int]:
     """(total, active per token, embedding) parameters of a GQA mixture-of-experts decoder from its
-    Hugging Face config (Mixtral-style keys: num_local_experts, intermediate_size = expert width), with the convention of reference/models.yaml (embeddings + lm_head if untied
-    + every layer + norms; MTP modules excluded).  Reproduces that file's counts for Qwen3-235B-A22B
+    Hugging Face config (Mixtral-style keys: num_local_experts, intermediate_size = expert width),
+    with the convention of reference/models.yaml (embeddings + lm_head if untied + every layer +
+    norms; MTP modules excluded).  Reproduces that file's counts for Qwen3-235B-A22B
     and Qwen3-30B-A3B exactly (tests/test_catalog.py)."""
     h, hd, heads, kvh = c["hidden_size"], c["head_dim"], c["num_attention_heads"], c["num_key_value_heads"]
     experts, k, inter = c["num_local_experts"], c["num_experts_per_tok"], c["intermediate_size"]
