@@ -26,15 +26,18 @@ def test_reads_aiconfigurator_rows(catalog):
     assert any("mode != agg" in s for s in skipped)
 
 
+#: planted factors in PARAMS order (bandwidth, decode, prefill efficiency, us per layer, prefill ms, MoE, burst)
+TRUTH = make_factors("vllm", "nvidia_hopper", [0.62, 0.35, 0.55, 47.0, 40.0, 0.8, 0.05])
+
+
 def test_fit_recovers_planted_factors(catalog):
-    truth = make_factors("vllm", "nvidia_hopper", [0.62, 0.35, 0.55, 47.0, 40.0, 0.8, 0.05])
     rows = []
     for model, tp, prec in (("llama-3.1-8b", 1, P.bf16), ("llama-3.1-70b", 4, P.fp8), ("qwen3-32b", 2, P.bf16),
                             ("qwen3-30b-a3b", 1, P.bf16)):
         for c in (1, 4, 16, 64):
             for i, o in ((1024, 256), (4096, 512)):
                 m = Measurement(model, "h100-sxm-80gb", "vllm", prec, P.bf16, tp, 1, c, i, o, 1e9, 1e9, "synthetic")
-                pred = predict_measurement(catalog, m, truth)
+                pred = predict_measurement(catalog, m, TRUTH)
                 if pred:
                     rows.append(Measurement(model, "h100-sxm-80gb", "vllm", prec, P.bf16, tp, 1, c, i, o, pred[0], pred[1], "synthetic"))
     got = fit(catalog, rows, "vllm", "nvidia_hopper", "test", start=make_factors("vllm", "nvidia_hopper", [0.8, 0.5, 0.3, 15, 10, 1, 0.1]))
@@ -48,11 +51,10 @@ def test_rows_faster_than_streaming_their_weights_are_outside_the_domain(catalog
     was never running (Llama-3.1-8B in BF16 on one H100: 16 GB / 3.35 TB/s = 4.8 ms)."""
     from solver.calibration import tpot_floor_ms
 
-    truth = make_factors("vllm", "nvidia_hopper", [0.62, 0.35, 0.55, 47.0, 40.0, 0.8, 0.05])
     row = lambda tpot: Measurement("llama-3.1-8b", "h100-sxm-80gb", "vllm", P.bf16, P.bf16, 1, 1, 4, 1024, 256, 100.0, tpot, "x")  # noqa: E731
     assert 4.5 < tpot_floor_ms(catalog, row(1.0)) < 5.2
-    assert predict_measurement(catalog, row(3.0), truth) is None
-    assert predict_measurement(catalog, row(6.0), truth) is not None
+    assert predict_measurement(catalog, row(3.0), TRUTH) is None
+    assert predict_measurement(catalog, row(6.0), TRUTH) is not None
 
 
 def test_an_unmeasured_engine_is_not_assumed_faster_than_a_measured_one():
@@ -95,12 +97,11 @@ def test_bands_are_cross_validated_over_models(catalog):
     predicted from the other two and misses by more.  The shipped band must cover the latter."""
     from solver.calibration import cross_validated_bands, fit_class, residuals
 
-    truth = make_factors("vllm", "nvidia_hopper", [0.62, 0.35, 0.55, 47.0, 40.0, 0.8, 0.05])
     rows = []
     for (model, tp), slow in ((("llama-3.1-8b", 1), 1.3), (("qwen3-32b", 2), 1.0), (("llama-3.1-70b", 4), 1 / 1.3)):
         for c in (1, 4, 16):
             m = Measurement(model, "h100-sxm-80gb", "vllm", P.bf16, P.bf16, tp, 1, c, 2048, 256, 1e9, 1e9, "synthetic")
-            ttft, tpot = predict_measurement(catalog, m, truth)
+            ttft, tpot = predict_measurement(catalog, m, TRUTH)
             rows.append(Measurement(model, "h100-sxm-80gb", "vllm", P.bf16, P.bf16, tp, 1, c, 2048, 256, ttft * slow, tpot * slow, "synthetic"))
 
     def fit_rows(rs):

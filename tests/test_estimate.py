@@ -38,12 +38,20 @@ def _factors(cat, **changes):
     return base.model_copy(update=changes)
 
 
-def _perf(cat, factors, model="llama-3.1-70b", c=64):
-    from solver.perf import fabric_of, predict
+def _h100_fabric(cat):
+    """The H100 SXM GPU and the links of an 8-GPU NVSwitch server of it."""
+    from solver.perf import fabric_of
 
-    m, g = cat.model(model), cat.gpu("h100-sxm")
+    g = cat.gpu("h100-sxm")
     server = next(s for s in cat.servers.values() if s.gpu == g.id and s.gpu_count == 8)
-    return predict(m, g, fabric_of(server, g), P.fp8, True, P.bf16, 4, 1, c, 1024, 256, factors)
+    return g, fabric_of(server, g)
+
+
+def _perf(cat, factors, model="llama-3.1-70b", c=64):
+    from solver.perf import predict
+
+    g, fabric = _h100_fabric(cat)
+    return predict(cat.model(model), g, fabric, P.fp8, True, P.bf16, 4, 1, c, 1024, 256, factors)
 
 
 def test_fixed_prefill_latency_does_not_queue(catalog):
@@ -58,11 +66,10 @@ def test_fixed_prefill_latency_does_not_queue(catalog):
 def test_prefill_share_counts_the_gpus_whole_prefill_time(catalog):
     """In a closed loop each user's prefill occupies the replica for its service time (compute and its
     all-reduces; not the request's own fixed latency) once per cycle: rho x cycle = C x t_s."""
-    from solver.perf import ReplicaSpeed, fabric_of
+    from solver.perf import ReplicaSpeed
 
-    m, g = catalog.model("qwen3-32b"), catalog.gpu("h100-sxm")
-    server = next(s for s in catalog.servers.values() if s.gpu == g.id and s.gpu_count == 8)
-    rs = ReplicaSpeed(m, g, fabric_of(server, g), P.fp8, True, P.fp8, 8, 1, 4096, 128, _factors(catalog))
+    g, fabric = _h100_fabric(catalog)
+    rs = ReplicaSpeed(catalog.model("qwen3-32b"), g, fabric, P.fp8, True, P.fp8, 8, 1, 4096, 128, _factors(catalog))
     for c in (16, 64):
         p = rs.at(c)
         assert 0.05 < p.prefill_share < 0.95
