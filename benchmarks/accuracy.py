@@ -72,7 +72,7 @@ def main() -> None:
     results = []  # one dict per predicted measurement
     excluded = 0
     if args.method == "joint":
-        from solver.calibration import fit_class
+        from solver.calibration import fit_class, fit_joint
 
         cache: dict = {}  # fits on the same training rows recur in the nested cross-validation
         for held in sorted({r.model for r in rows}):
@@ -81,8 +81,6 @@ def main() -> None:
             # as `gpuplan calibrate` does, on the training models only: the band comes from a
             # leave-one-model-out inside them (nested), so the held-out model never shapes its band
             if args.quick:
-                from solver.calibration import fit_joint
-
                 fits = fit_joint(cat, train, "nvidia_hopper", "leave-one-model-out")
             else:
                 fits = fit_class(cat, train, "nvidia_hopper", "leave-one-model-out", cache)

@@ -41,7 +41,7 @@ def main() -> None:
     counts: Counter = Counter()
     front_kind: list[str | None] = [None]
 
-    def timed(mod, name: str, key: str, after=None) -> None:
+    def timed(mod, name: str, key: str) -> None:
         f = getattr(mod, name)
 
         def g(*a, **k):
@@ -49,8 +49,6 @@ def main() -> None:
             r = f(*a, **k)
             secs[key] += time.perf_counter() - t
             counts[key] += 1
-            if after:
-                after(a, r)
             return r
 
         setattr(mod, name, g)

@@ -1,4 +1,4 @@
-"""Measurements in, fitted efficiency factors out (`gpuplan calibrate`, tools/fit_calibration.py).
+"""Measurements in, fitted efficiency factors out (`gpuplan calibrate`).
 
 Accepted CSV formats (header decides):
 1. gpuplan's own: model, gpu, engine, precision, kv_precision, tp, pp, concurrency, input_len,
@@ -6,6 +6,8 @@ Accepted CSV formats (header decides):
 2. aiconfigurator's `silicon_sample.csv` columns (backend, model_path, system, gemm_quant_mode,
    batch_size, tp_size, pp_size, isl, osl, silicon_ttft_ms, silicon_tpot_ms, mode, attention_dp_size).
    Only aggregated serving (`mode=agg`) without attention data-parallelism is used.
+A row whose TPOT is below `tpot_floor_ms` is skipped with that reason: its stated concurrency was
+never running at once.
 
 The fit minimises squared log errors of TPOT and TTFT (scipy.optimize.least_squares) over the
 factors of `PerfFactors`; the error band is the 5th-95th percentile of the log residuals of models
@@ -39,6 +41,9 @@ PARAMS = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficien
 LOWER = (0.05, 0.02, 0.02, 0.0, 0.0, 0.1, 0.0)
 UPPER = (1.0, 1.0, 1.0, 1000.0, 2000.0, 2.0, 1.0)
 SCALE = (1.0, 1.0, 1.0, 50.0, 100.0, 1.0, 0.1)
+#: where the fits start
+START = {"bandwidth_efficiency": 0.7, "compute_efficiency_decode": 0.3, "compute_efficiency_prefill": 0.5,
+         "layer_overhead_us": 50.0, "prefill_overhead_ms": 30.0, "moe_efficiency": 1.0, "burst_factor": 0.05}
 
 
 @dataclass(frozen=True)
@@ -93,12 +98,16 @@ def read_measurements(path: str | Path, catalog: Catalog) -> tuple[list[Measurem
             except (GpuplanError, ValueError, KeyError) as e:
                 skipped.append(f"{path}:{i}: {e}")
                 continue
-            if m is not None:
-                rows.append(m)
+            floor = tpot_floor_ms(catalog, m)
+            if m.tpot_ms < floor:
+                skipped.append(f"{path}:{i}: TPOT {m.tpot_ms:.2f} ms is below {floor:.2f} ms, the time to read the weights and "
+                               f"KV cache of {m.concurrency} sequences once at peak bandwidth: they never ran at once")
+                continue
+            rows.append(m)
     return rows, skipped
 
 
-def _aic_row(r: dict, catalog: Catalog, where: str) -> Measurement | None:
+def _aic_row(r: dict, catalog: Catalog, where: str) -> Measurement:
     if r.get("mode", "agg") != "agg":
         raise ValueError("disaggregated serving row (mode != agg)")
     if (r.get("attention_dp_size") or "1") not in ("", "1"):
@@ -155,14 +164,13 @@ def predict_measurement(catalog: Catalog, m: Measurement, factors: PerfFactors) 
     None when the configuration cannot run or its concurrency exceeds the modelled KV capacity: then
     the engine queues requests and the measured TTFT depends on how many requests the benchmark sent,
     which the data does not say.  The planner never proposes such a configuration (VRAM constraint).
+    (Rows physically too fast for their batch are dropped once, on reading: read_measurements.)
     """
     from solver.estimate import estimate
 
     est = estimate(_FactorsView(catalog, factors), catalog.models[m.model], catalog.gpus[m.gpu], catalog.engines[m.engine],
                    m.precision, m.kv_precision, m.tp, m.pp, m.input_len, m.output_len, m.concurrency)
     if est.perf is None or not est.fits:
-        return None
-    if m.tpot_ms < tpot_floor_ms(catalog, m):
         return None
     return est.perf.ttft_ms, est.perf.tpot_ms
 
@@ -223,6 +231,11 @@ def quantile(xs: list[float], q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
+def band(xs: list[float]) -> tuple[float, float]:
+    """The 5th-95th percentile range of log residuals, as shipped."""
+    return round(quantile(xs, 0.05), 4), round(quantile(xs, 0.95), 4)
+
+
 def fit(catalog: Catalog, rows: list[Measurement], engine: str, gpu_class: str, source: str,
         start: PerfFactors | None = None) -> PerfFactors:
     """Least-squares fit of the five factors on `rows`; band = 5th-95th percentile of log residuals."""
@@ -231,7 +244,7 @@ def fit(catalog: Catalog, rows: list[Measurement], engine: str, gpu_class: str, 
 
     if not rows:
         raise GpuplanError(f"no usable measurement for {engine}@{gpu_class}")
-    x0 = [getattr(start, p) for p in PARAMS] if start else [0.7, 0.3, 0.5, 50.0, 20.0, 1.0, 0.05]
+    x0 = [getattr(start, p) if start else START[p] for p in PARAMS]
     x0 = [min(max(v, lo + 1e-6), hi - 1e-6) for v, lo, hi in zip(x0, LOWER, UPPER, strict=True)]
     # parameters are optimised in a normalised space so that overheads (ms) and efficiencies share a scale
     scale = np.array(SCALE)
@@ -247,9 +260,7 @@ def fit(catalog: Catalog, rows: list[Measurement], engine: str, gpu_class: str, 
     best = sol.x * scale
     f = make_factors(engine, gpu_class, best)
     a, b = residuals(catalog, rows, f)
-    band_p = (round(quantile(a, 0.05), 4), round(quantile(a, 0.95), 4))
-    band_t = (round(quantile(b, 0.05), 4), round(quantile(b, 0.95), 4))
-    return make_factors(engine, gpu_class, [round(v, 5) for v in best], band_p, band_t, len(rows), source)
+    return make_factors(engine, gpu_class, [round(v, 5) for v in best], band(a), band(b), len(rows), source)
 
 
 def fit_class(catalog: Catalog, rows: list[Measurement], gpu_class: str, source: str,
@@ -279,8 +290,8 @@ def with_bands(fits: dict[str, PerfFactors], bands: dict) -> dict[str, PerfFacto
 
 
 def cross_validated_bands(catalog: Catalog, rows: list[Measurement], fit_rows) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
-    """Per engine ('*' for a fit over every engine), the 5th-95th percentiles of ln(measured/predicted)
-    TPOT and TTFT for models left out of the fit (leave-one-model-out).
+    """Per engine, the 5th-95th percentiles of ln(measured/predicted) TPOT and TTFT for models left
+    out of the fit (leave-one-model-out).
 
     The band is meant for a configuration of a model the fit may never have seen; a fit's residuals
     on its own rows understate that error (each model's systematic offset is partly fitted away).
@@ -294,7 +305,7 @@ def cross_validated_bands(catalog: Catalog, rows: list[Measurement], fit_rows) -
         train = [m for m in rows if m.model != mid]
         fits = fit_rows(train)
         for engine, f in fits.items():
-            test = [m for m in rows if m.model == mid and engine in ("*", m.engine)]
+            test = [m for m in rows if m.model == mid and m.engine == engine]
             if not test:
                 continue
             a, b = residuals(catalog, test, f)
@@ -303,8 +314,7 @@ def cross_validated_bands(catalog: Catalog, rows: list[Measurement], fit_rows) -
                 acc[0].extend(a)
                 acc[1].extend(b)
                 covered.setdefault(engine, set()).add(mid)
-    return {e: ((round(quantile(a, 0.05), 4), round(quantile(a, 0.95), 4)), (round(quantile(b, 0.05), 4), round(quantile(b, 0.95), 4)))
-            for e, (a, b) in sorted(held.items()) if len(covered[e]) >= 2}
+    return {e: (band(a), band(b)) for e, (a, b) in sorted(held.items()) if len(covered[e]) >= 2}
 
 
 def fit_all(catalog: Catalog, rows: list[Measurement], source: str) -> list[PerfFactors]:
@@ -370,11 +380,9 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
     lo = {p: lo for p, lo in zip(PARAMS, LOWER, strict=True)}
     hi = {p: hi for p, hi in zip(PARAMS, UPPER, strict=True)}
     sc = {p: s for p, s in zip(PARAMS, SCALE, strict=True)}
-    start = {"bandwidth_efficiency": 0.7, "compute_efficiency_decode": 0.3, "compute_efficiency_prefill": 0.5,
-             "moe_efficiency": 1.0, "layer_overhead_us": 50.0, "prefill_overhead_ms": 30.0, "burst_factor": 0.05}
     names = list(SHARED) + [f"{e}:{p}" for e in engines for p in OWN]
     base = [n.split(":")[-1] for n in names]
-    x0 = np.array([start[b] / sc[b] for b in base])
+    x0 = np.array([START[b] / sc[b] for b in base])
     lb = np.array([lo[b] / sc[b] for b in base])
     ub = np.array([hi[b] / sc[b] for b in base])
     by_engine = {e: [m for m in rows if m.engine == e] for e in engines}
@@ -399,7 +407,6 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
     for e, rs in by_engine.items():
         f = factors_for(sol.x, e)
         a, b = residuals(catalog, rs, f)
-        bands = ((round(quantile(a, 0.05), 4), round(quantile(a, 0.95), 4)), (round(quantile(b, 0.05), 4), round(quantile(b, 0.95), 4)))
         rounded = [round(getattr(f, p), 5) for p in PARAMS]
-        out[e] = make_factors(e, gpu_class, rounded, bands[0], bands[1], len(rs), source)
+        out[e] = make_factors(e, gpu_class, rounded, band(a), band(b), len(rs), source)
     return out

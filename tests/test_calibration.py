@@ -46,15 +46,20 @@ def test_fit_recovers_planted_factors(catalog):
     assert abs(got.tpot_log_band[0]) < 0.02 and abs(got.tpot_log_band[1]) < 0.02
 
 
-def test_rows_faster_than_streaming_their_weights_are_outside_the_domain(catalog):
+def test_rows_faster_than_streaming_their_weights_are_skipped_on_reading(tmp_path, catalog):
     """A TPOT below the time to read each GPU's weight shard at peak bandwidth means the stated batch
-    was never running (Llama-3.1-8B in BF16 on one H100: 16 GB / 3.35 TB/s = 4.8 ms)."""
+    was never running (Llama-3.1-8B in BF16 on one H100: 16 GB / 3.35 TB/s = 4.8 ms): skipped, with why."""
     from solver.calibration import tpot_floor_ms
 
-    row = lambda tpot: Measurement("llama-3.1-8b", "h100-sxm-80gb", "vllm", P.bf16, P.bf16, 1, 1, 4, 1024, 256, 100.0, tpot, "x")  # noqa: E731
-    assert 4.5 < tpot_floor_ms(catalog, row(1.0)) < 5.2
-    assert predict_measurement(catalog, row(3.0), TRUTH) is None
-    assert predict_measurement(catalog, row(6.0), TRUTH) is not None
+    row = Measurement("llama-3.1-8b", "h100-sxm-80gb", "vllm", P.bf16, P.bf16, 1, 1, 4, 1024, 256, 100.0, 1.0, "x")
+    assert 4.5 < tpot_floor_ms(catalog, row) < 5.2
+    src = tmp_path / "m.csv"
+    src.write_text("model,gpu,engine,precision,tp,concurrency,input_len,output_len,ttft_ms,tpot_ms\n"
+                   "llama-3.1-8b,h100-sxm,vllm,bf16,1,4,1024,256,100,3.0\n"
+                   "llama-3.1-8b,h100-sxm,vllm,bf16,1,4,1024,256,100,6.0\n")
+    rows, skipped = read_measurements(src, catalog)
+    assert [r.tpot_ms for r in rows] == [6.0]
+    assert len(skipped) == 1 and skipped[0].startswith(f"{src}:2: TPOT 3.00 ms is below") and "never ran at once" in skipped[0]
 
 
 def test_an_unmeasured_engine_is_not_assumed_faster_than_a_measured_one():
