@@ -5,7 +5,10 @@ models and the held-out model's rows are predicted.  Prints and saves (JSON) per
 MAPE of TPOT and TTFT, the share of measurements inside the reported range (with the joint fit, the
 band `gpuplan calibrate` would ship for the training models: the residuals of each training model
 left out in turn, a nested cross-validation; with --method per-engine, the training residuals), and the Spearman rank agreement of predicted vs measured throughput across the
-configurations of one workload (model, input and output length).
+configurations of one workload (model, input and output length).  Also an error floor: the MAPEs of
+the same model fitted on every row and scored on them (in-sample), and of the held-out predictions
+with each engine x model x GPU's mean log offset removed — how much of the error is an offset per
+engine and model that leave-one-model-out cannot learn, and how much the model's form leaves.
 
 Usage: python benchmarks/accuracy.py [--data ../shared/calibration/aiconfigurator_silicon_hopper.csv]
                                      [--out benchmarks/results/accuracy.json] [--rows-out rows.jsonl] [--quick]
@@ -100,6 +103,16 @@ def main() -> None:
             for m in test:
                 excluded += _predict_into(results, cat, m, f, held)
 
+    # How much of the error a better fit could remove: the same model fitted on every row and scored
+    # on them (in-sample), and the held-out predictions with each engine x model x GPU's mean log
+    # offset removed (what a leave-one-model-out fit would score if it could know those offsets).
+    from solver.calibration import fit_joint
+
+    in_sample: list[dict] = []
+    everything = fit_joint(cat, rows, "nvidia_hopper", "in-sample")
+    for m in rows:
+        _predict_into(in_sample, cat, m, everything[m.engine], "")
+
     def summarise(items: list[dict]) -> dict:
         ape = lambda k: [abs(r[f"{k}_pred"] - r[f"{k}_meas"]) / r[f"{k}_meas"] for r in items]  # noqa: E731
         return {
@@ -127,6 +140,19 @@ def main() -> None:
             rho = spearman([x["tput_pred"] for x in items], [x["tput_meas"] for x in items])
             if not math.isnan(rho):
                 rhos.append(rho)
+    def offset_removed(items: list[dict]) -> dict:
+        groups = defaultdict(list)
+        for r in items:
+            groups[(r["engine"], r["model"], r["gpu"])].append(r)
+        out = {}
+        for k in ("tpot", "ttft"):
+            total = 0.0
+            for rs in groups.values():
+                shift = math.exp(statistics.mean(math.log(r[f"{k}_meas"] / r[f"{k}_pred"]) for r in rs))
+                total += sum(abs(shift * r[f"{k}_pred"] - r[f"{k}_meas"]) / r[f"{k}_meas"] for r in rs)
+            out[f"{k}_mape_pct"] = round(100 * total / len(items), 1)
+        return out
+
     report = {
         "data": args.data,
         "method": f"leave-one-model-out ({args.method} fit); band = " + (
@@ -139,6 +165,10 @@ def main() -> None:
         "per_engine": {k: summarise(v) for k, v in sorted(by_engine.items())},
         "per_gpu": {k: summarise(v) for k, v in sorted(by_gpu.items())},
         "per_engine_model": {k: summarise(v) for k, v in sorted(by_model.items())},
+        "error_floor": {
+            "in_sample": {k: summarise(in_sample)[k] for k in ("n", "tpot_mape_pct", "ttft_mape_pct")},
+            "held_out_with_engine_model_gpu_offsets_removed": offset_removed(results),
+        },
         "throughput_rank_spearman": {
             "workloads": len(rhos),
             "mean": round(statistics.mean(rhos), 3) if rhos else None,
@@ -153,7 +183,8 @@ def main() -> None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps({k: report[k] for k in ("rows_used", "rows_excluded_outside_model_domain", "overall",
-                                             "per_engine", "per_gpu", "throughput_rank_spearman", "seconds")}, indent=2))
+                                             "per_engine", "per_gpu", "error_floor", "throughput_rank_spearman",
+                                             "seconds")}, indent=2))
     print(f"saved {out}" if out else "not saved (--quick without --out)")
 
 
