@@ -2,7 +2,8 @@
 
 Model (docs/model.md derives it):
 - a decode step of b sequences reads every GPU's weight shard (for MoE, only the experts the b
-  tokens touch: E x (1 - (1 - k/E)^b) per MoE layer) and the KV cache of the b sequences, and does
+  tokens touch: E x (1 - (1 - k/E)^b) per MoE layer) and the KV cache of the b sequences (attention
+  kernels reach a fitted share of the weights' bandwidth, kv_bandwidth_efficiency), and does
   2 x (active matmul params) + attention FLOPs per token; time = max(memory, compute) + TP
   all-reduces (2 per layer, ring: 2(n-1)/n x bytes / link bandwidth + latency x 2 log2 n) + an
   overhead per layer (launches and gaps between small kernels).  With PP, the batch is split into PP micro-batches and a token crosses every
@@ -254,7 +255,7 @@ class ReplicaSpeed:
         if w_bytes is None:
             w_bytes = decode_weight_bytes(model, self.precision, batch, factors.moe_efficiency) / self.shards
         t_w = w_bytes / self.bw  # the GEMMs stream the weights
-        t_kv = micro * self.kv_bytes_seq / self.bw  # attention streams the KV cache, in kernels of its own
+        t_kv = micro * self.kv_bytes_seq / (self.bw * factors.kv_bandwidth_efficiency)  # attention kernels of its own
         t_mem = t_w + t_kv
         t_comp = micro * self.flops_seq / self.decode_flops_rate
         t_comm = model.layers / pp * 2 * allreduce_s(self.tp, micro * self.act_bytes_token, self.link_gbs, self.link_lat)

@@ -85,6 +85,20 @@ def test_layer_overhead_scales_with_depth(catalog):
         assert b.tpot_ms - a.tpot_ms == pytest.approx(layers * 0.1)
 
 
+def test_kv_reads_run_at_their_own_efficiency(catalog):
+    """Halving the KV-read efficiency doubles each sequence's KV time in a decode step, not the weights'."""
+    def kv_per_sequence_ms(kv_eff: float) -> tuple[float, float]:
+        f = _factors(catalog, kv_bandwidth_efficiency=kv_eff)
+        one, eight = _perf(catalog, f, "llama-3.1-70b", c=1), _perf(catalog, f, "llama-3.1-70b", c=8)
+        return (eight.decode_mem_ms - one.decode_mem_ms) / 7, one.decode_mem_ms - (eight.decode_mem_ms - one.decode_mem_ms) / 7
+
+    kv_full, weights_full = kv_per_sequence_ms(1.0)
+    kv_half, weights_half = kv_per_sequence_ms(0.5)
+    assert kv_full > 0
+    assert kv_half == pytest.approx(2 * kv_full)
+    assert weights_half == pytest.approx(weights_full)
+
+
 def test_fp8_on_ampere_is_a_fallback(catalog):
     e = est(catalog, gpu="a100-sxm4-80gb", tp=2)
     assert e.precision_path == "fallback" and any("fallback" in n for n in e.notes)

@@ -16,6 +16,7 @@ class PerfFactors(BaseModel):
     compute_efficiency_decode: float = Field(gt=0, le=1.5, description="share of peak dense TFLOPS a decode step achieves")
     moe_efficiency: float = Field(1.0, gt=0, le=2.0, description="bandwidth efficiency of MoE expert weights relative to dense ones")
     burst_factor: float = Field(0.0, ge=0, le=1.0, description="share of the other users' prefill service times (GPU time, without their fixed latency) a new request waits behind (synchronised arrivals)")
+    kv_bandwidth_efficiency: float = Field(1.0, gt=0, le=2.0, description="share of the weight-streaming bandwidth that decode attention achieves reading the KV cache (paged, a few heads per GPU); 1.0 in overlays fitted before it existed, as they were fitted")
     layer_overhead_us: float = Field(ge=0, description="time per layer per decode step beyond its memory traffic, compute and all-reduces (kernel launches, the gaps between a layer's small kernels, per-step host work spread over the layers), us")
     prefill_overhead_ms: float = Field(ge=0, description="a request's own fixed latency before its first token (tokenisation, scheduling, serving path); it does not occupy the GPUs, so other requests do not wait for it, ms")
     tpot_log_band: tuple[float, float] = Field(description="5th/95th percentile of ln(measured/predicted) TPOT for models left out of the fit (in-sample when one model was measured)")
