@@ -24,7 +24,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from solver.calibration import fit, predict_measurement, read_measurements
+from solver.calibration import fit, fit_class, fit_joint, predict_measurement, read_measurements
 from solver.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +65,7 @@ def main() -> None:
                     help="per-engine: all factors per engine; joint: hardware efficiencies shared by the engines")
     ap.add_argument("--rows-out", default=None, help="also save every prediction (JSON lines) for analysis")
     ap.add_argument("--quick", action="store_true",
-                    help="joint fit without the nested band fits (about 80 s instead of 6 min): the same MAPEs and "
+                    help="joint fit without the nested band fits (about 2 min instead of 6): the same MAPEs and "
                          "Spearman, but ranges from the training rows' in-sample residuals; for trying model changes, "
                          "not for reporting coverage (saved to --out only when given explicitly)")
     args = ap.parse_args()
@@ -75,8 +75,6 @@ def main() -> None:
     results = []  # one dict per predicted measurement
     excluded = 0
     if args.method == "joint":
-        from solver.calibration import fit_class, fit_joint
-
         cache: dict = {}  # fits on the same training rows recur in the nested cross-validation
         for held in sorted({r.model for r in rows}):
             train = [r for r in rows if r.model != held]
@@ -106,8 +104,6 @@ def main() -> None:
     # How much of the error a better fit could remove: the same model fitted on every row and scored
     # on them (in-sample), and the held-out predictions with each engine x model x GPU's mean log
     # offset removed (what a leave-one-model-out fit would score if it could know those offsets).
-    from solver.calibration import fit_joint
-
     in_sample: list[dict] = []
     everything = fit_joint(cat, rows, "nvidia_hopper", "in-sample")
     for m in rows:

@@ -32,6 +32,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from solver.candidates import ladder
 from solver.catalog import load_catalog
 from solver.estimate import estimate
 from solver.schema.precision import Precision
@@ -57,26 +58,34 @@ def _precision(text: str) -> Precision:
     return PRECISIONS[text.split(" ")[0].split(",")[0]]
 
 
+class Skipped(ValueError):
+    """A published row that is not scored: `kind` is the reason counted in the report, the message the detail."""
+
+    def __init__(self, kind: str, detail: str = ""):
+        super().__init__(f"{kind} ({detail})" if detail else kind)
+        self.kind = kind
+
+
 def parse_row(r: dict) -> dict:
-    """The configuration a published row describes; ValueError with the reason when it is not scored."""
+    """The configuration a published row describes; Skipped with the reason when it is not scored."""
     if not r["scenario"].startswith("offline"):
-        raise ValueError(f"scenario {r['scenario']!r} (only offline maximum throughput is scored)")
+        raise Skipped("scenario", f"{r['scenario']!r}; only offline maximum throughput is scored")
     if r["metric"] not in ("output_tokens_per_s", "output_tokens_per_s_per_gpu"):
-        raise ValueError(f"metric {r['metric']!r}")
+        raise Skipped("metric", r["metric"])
     if "static" in r["concurrency"] or "static" in r["server"]:
-        raise ValueError("static batching (not modelled)")
+        raise Skipped("static batching", "not modelled")
     if not (r["input_len"].isdigit() and r["output_len"].isdigit()):
-        raise ValueError(f"variable lengths ({r['input_len']} / {r['output_len']})")
+        raise Skipped("variable lengths", f"{r['input_len']} / {r['output_len']}")
     if not r["tp"].isdigit():
-        raise ValueError("tensor-parallel size not given")
+        raise Skipped("tensor-parallel size not given")
     if r["ep"]:
-        raise ValueError("expert parallelism (not modelled)")
+        raise Skipped("expert parallelism", "not modelled")
     if r["model"] not in MODELS:
-        raise ValueError(f"model {r['model']!r} not mapped")
+        raise Skipped("model not mapped", r["model"])
     tp, pp = int(r["tp"]), int(r["pp"] or 1)
     replicas = int(r["num_gpus"]) // (tp * pp)
     if replicas < 1 or replicas * tp * pp != int(r["num_gpus"]):
-        raise ValueError(f"{r['num_gpus']} GPUs are not whole replicas of TP {tp} x PP {pp}")
+        raise Skipped("GPUs not whole replicas", f"{r['num_gpus']} GPUs of TP {tp} x PP {pp}")
     return {
         "model": MODELS[r["model"]], "gpu": GPUS[r["gpu"]], "precision": _precision(r["weight_precision"]),
         "kv_precision": _precision(r["kv_precision"]) if r["kv_precision"] else _precision(r["weight_precision"]),
@@ -85,22 +94,19 @@ def parse_row(r: dict) -> dict:
     }
 
 
-def best_throughput(cat, cfg: dict):
-    """(replica tokens/s, its low-high range, concurrency) at the best batch the memory holds, or None."""
+def best_throughput(cat, cfg: dict) -> tuple[tuple[float, tuple[float, float], int, bool] | None, str | None]:
+    """((replica tokens/s, its low-high range, concurrency, calibrated), None) at the best batch the
+    memory holds, or (None, why) when the configuration does not run or fit."""
     engine = cat.engines["tensorrt-llm"]
     args = (cat, cat.models[cfg["model"]], cat.gpus[cfg["gpu"]], engine, cfg["precision"], cfg["kv_precision"],
             cfg["tp"], cfg["pp"], cfg["input_len"], cfg["output_len"])
     first = estimate(*args, 1)
     if first.perf is None or not first.fits:
         return None, first.reason or "does not run"
-    cap = first.memory.max_concurrency
-    ladder = sorted({2 ** k for k in range(int(math.log2(cap)) + 1)} | {cap})
-    best = None
-    for c in ladder:
+    best = first
+    for c in ladder(first.memory.max_concurrency)[1:]:  # the planner's load levels: powers of two, then the capacity
         est = estimate(*args, c)
-        if est.perf is None or not est.fits:
-            continue
-        if best is None or est.perf.output_tokens_per_s > best.perf.output_tokens_per_s:
+        if est.perf is not None and est.fits and est.perf.output_tokens_per_s > best.perf.output_tokens_per_s:
             best = est
     _, (pl, ph) = best.band()
     tput = best.perf.output_tokens_per_s
@@ -121,8 +127,8 @@ def main() -> None:
         for r in csv.DictReader(fh):
             try:
                 cfg = parse_row(r)
-            except ValueError as e:
-                skipped[str(e).split(" (")[0].split(" '")[0]] += 1
+            except Skipped as e:
+                skipped[e.kind] += 1
                 continue
             pred, why = best_throughput(cat, cfg)
             if pred is None:

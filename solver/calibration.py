@@ -46,6 +46,11 @@ PARAMS = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficien
 LOWER = (0.05, 0.5, 0.02, 0.0, 0.0, 0.1, 0.0, 0.05)
 UPPER = (0.9, 1.0, 1.0, 1000.0, 2000.0, 2.0, 1.0, 2.0)
 SCALE = (1.0, 1.0, 1.0, 50.0, 100.0, 1.0, 0.1, 1.0)
+#: in a joint fit over several engines: the hardware efficiencies are shared, the overheads and the
+#: arrival burstiness are each engine's own
+SHARED = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficiency_prefill", "moe_efficiency",
+          "kv_bandwidth_efficiency")
+OWN = ("layer_overhead_us", "prefill_overhead_ms", "burst_factor")
 #: where the fits start
 START = {"bandwidth_efficiency": 0.7, "compute_efficiency_decode": 0.55, "compute_efficiency_prefill": 0.5,
          "layer_overhead_us": 50.0, "prefill_overhead_ms": 30.0, "moe_efficiency": 1.0, "burst_factor": 0.05,
@@ -244,7 +249,7 @@ def band(xs: list[float]) -> tuple[float, float]:
 
 def fit(catalog: Catalog, rows: list[Measurement], engine: str, gpu_class: str, source: str,
         start: PerfFactors | None = None) -> PerfFactors:
-    """Least-squares fit of the five factors on `rows`; band = 5th-95th percentile of log residuals."""
+    """Least-squares fit of every factor (PARAMS) on `rows`; band = 5th-95th percentile of log residuals."""
     import numpy as np
     from scipy.optimize import least_squares
 
@@ -370,10 +375,6 @@ def overlay_yaml(factors: list[PerfFactors], header: str = "") -> str:
     body = yaml.safe_dump({"calibration": [f.model_dump(mode="json") for f in factors]}, sort_keys=False, width=200)
     return header + body
 
-
-SHARED = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficiency_prefill", "moe_efficiency",
-          "kv_bandwidth_efficiency")
-OWN = ("layer_overhead_us", "prefill_overhead_ms", "burst_factor")
 
 
 def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source: str) -> dict[str, PerfFactors]:

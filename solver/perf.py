@@ -1,13 +1,14 @@
 """Speed of one replica: time per output token (decode), time to first token (prefill + queueing).
 
 Model (docs/model.md derives it):
-- a decode step of b sequences reads every GPU's weight shard (for MoE, only the experts the b
-  tokens touch: E x (1 - (1 - k/E)^b) per MoE layer) and the KV cache of the b sequences (attention
-  kernels reach a fitted share of the weights' bandwidth, kv_bandwidth_efficiency), and does
-  2 x (active matmul params) + attention FLOPs per token; time = max(memory, compute) + TP
-  all-reduces (2 per layer, ring: 2(n-1)/n x bytes / link bandwidth + latency x 2 log2 n) + an
-  overhead per layer (launches and gaps between small kernels).  With PP, the batch is split into PP micro-batches and a token crosses every
-  stage: TPOT = PP x stage time + (PP-1) point-to-point transfers;
+- a decode step of b sequences: its GEMMs read every GPU's weight shard (for MoE, only the experts
+  the b tokens touch: E x (1 - (1 - k/E)^b) per MoE layer) and do 2 x (active matmul params) +
+  attention FLOPs per token, overlapped: max(weights, compute); attention reads the KV cache of the
+  b sequences in kernels of its own, at a fitted share of the weights' bandwidth
+  (kv_bandwidth_efficiency); plus TP all-reduces (2 per layer, ring: 2(n-1)/n x bytes / link
+  bandwidth + latency x 2 log2 n) and an overhead per layer (launches and gaps between small
+  kernels).  With PP, the batch is split into PP micro-batches and a token crosses every stage:
+  TPOT = PP x stage time + (PP-1) point-to-point transfers;
 - prefill of I tokens: compute 2 x active x I + causal attention, memory = weights per chunk,
   + all-reduces of I x hidden activations (together: the GPUs' service time t_s) + a fixed latency
   of the request's own (tokenisation, scheduling) that does not occupy the GPUs;

@@ -158,7 +158,8 @@ def calibrate_cmd(measurements, output, catalog_paths):
     header = (f"# Written by `gpuplan calibrate {measurements}`: fitted factors of the performance model.\n"
               "# Use with --catalog; entries override the built-in calibration by id.\n")
     output.write_text(overlay_yaml(factors, header))
-    emit([{"id": f.id, "points": f.measured_points, "bw_eff": f.bandwidth_efficiency, "prefill_eff": f.compute_efficiency_prefill,
+    emit([{"id": f.id, "points": f.measured_points, "bw_eff": f.bandwidth_efficiency, "kv_eff": f.kv_bandwidth_efficiency,
+           "prefill_eff": f.compute_efficiency_prefill,
            "layer_us": f.layer_overhead_us, "tpot_band": list(f.tpot_log_band), "ttft_band": list(f.ttft_log_band)} for f in factors],
          "table", title=f"wrote {output}")
 
