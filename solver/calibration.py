@@ -37,24 +37,24 @@ AIC_PRECISION = {"": Precision.bf16, "bf16": Precision.bf16, "fp16": Precision.f
                  "fp8_block": Precision.fp8, "nvfp4": Precision.fp4, "mxfp4": Precision.fp4, "int4_wo": Precision.int4,
                  "int8_wo": Precision.int8}
 PARAMS = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficiency_prefill", "layer_overhead_us",
-          "prefill_overhead_ms", "moe_efficiency", "burst_factor", "kv_bandwidth_efficiency")
+          "prefill_overhead_ms", "moe_efficiency", "burst_factor", "kv_bandwidth_efficiency", "moe_prefill_efficiency")
 # Two bounds are modelling choices (docs/model.md, "Calibration"): weight streaming reaches at most 90% of
 # the nominal HBM bandwidth, and a decode step's GEMMs at least half the dense peak.  Fitted on the online
 # measurements alone (up to 128-512 users), the decode efficiency falls to 0.1-0.14, carrying per-sequence
 # costs as GEMM FLOPs, and large batches come out 1.5-3x slower than the published TensorRT-LLM offline
 # throughput (benchmarks/published.py); with the floor, the KV-read efficiency carries them instead.
-LOWER = (0.05, 0.5, 0.02, 0.0, 0.0, 0.1, 0.0, 0.05)
-UPPER = (0.9, 1.0, 1.0, 1000.0, 2000.0, 2.0, 1.0, 2.0)
-SCALE = (1.0, 1.0, 1.0, 50.0, 100.0, 1.0, 0.1, 1.0)
+LOWER = (0.05, 0.5, 0.02, 0.0, 0.0, 0.1, 0.0, 0.05, 0.05)
+UPPER = (0.9, 1.0, 1.0, 1000.0, 2000.0, 2.0, 1.0, 2.0, 2.0)
+SCALE = (1.0, 1.0, 1.0, 50.0, 100.0, 1.0, 0.1, 1.0, 1.0)
 #: in a joint fit over several engines: the hardware efficiencies are shared, the overheads and the
 #: arrival burstiness are each engine's own
 SHARED = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficiency_prefill", "moe_efficiency",
-          "kv_bandwidth_efficiency")
+          "kv_bandwidth_efficiency", "moe_prefill_efficiency")
 OWN = ("layer_overhead_us", "prefill_overhead_ms", "burst_factor")
 #: where the fits start
 START = {"bandwidth_efficiency": 0.7, "compute_efficiency_decode": 0.55, "compute_efficiency_prefill": 0.5,
          "layer_overhead_us": 50.0, "prefill_overhead_ms": 30.0, "moe_efficiency": 1.0, "burst_factor": 0.05,
-         "kv_bandwidth_efficiency": 0.7}
+         "kv_bandwidth_efficiency": 0.7, "moe_prefill_efficiency": 0.7}
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,15 @@ Model (docs/model.md derives it):
   bandwidth + latency x 2 log2 n) and an overhead per layer (launches and gaps between small
   kernels).  With PP, the batch is split into PP micro-batches and a token crosses every stage:
   TPOT = PP x stage time + (PP-1) point-to-point transfers;
-- prefill of I tokens: compute 2 x active x I + causal attention, memory = weights per chunk,
-  + all-reduces of I x hidden activations (together: the GPUs' service time t_s) + a fixed latency
-  of the request's own (tokenisation, scheduling) that does not occupy the GPUs;
+- prefill of I tokens: compute 2 x active x I + causal attention (MoE: the routed experts' share at
+  the 16-bit peak x moe_prefill_efficiency), memory = weights per chunk, + all-reduces of I x hidden
+  activations (together: the GPUs' service time t_s) + a fixed latency of the request's own
+  (tokenisation, scheduling) that does not occupy the GPUs;
 - closed loop of C users with chunked prefill: prefill takes a share rho = C x t_s / (TTFT + O x TPOT)
-  of the replica; a decode step takes max(weights, compute / (1 - rho)) + KV + ..., so prefill hides
-  in the compute slack of weight-bound GEMMs; a new request waits (M/D/1) rho/(2(1-rho)) prefills
-  of t_s, plus a fitted share (burst_factor) of the other C-1 users' t_s when arrivals come in
-  waves, plus half a decode step;  an engine that serves P requests at a time (Ollama: 1) queues the rest.
+  of the replica and time-shares it with decoding: a decode step stretches to step / (1 - rho); a new
+  request waits (M/D/1) rho/(2(1-rho)) prefills of t_s, plus a fitted share (burst_factor) of the
+  other C-1 users' t_s when arrivals come in waves, plus half a decode step;  an engine that serves
+  P requests at a time (Ollama: 1) queues the rest.
 Efficiencies and overheads come from calibration (solver.schema.calibration.PerfFactors).
 """
 
@@ -90,6 +91,7 @@ class ModelWork:
     attn_flops_per_ctx: float  # FLOPs per token per attended context token, per layer
     nonexpert_params: float
     expert_params: float  # one expert of one MoE layer
+    routed_active: float = 0.0  # routed-expert matmul params per token (MoE)
 
 
 _WORK: dict[int, tuple[LlmModel, ModelWork]] = {}
@@ -117,7 +119,7 @@ def _model_work(model: LlmModel) -> ModelWork:
         routed_active = m.experts_per_token * 3 * model.hidden_size * m.expert_intermediate_size * m.moe_layers
         nonexpert = model.params_active - routed_active
         expert = (model.params_total - nonexpert) / (m.experts * m.moe_layers)
-        return ModelWork(matmul, attn, float(nonexpert), float(expert))
+        return ModelWork(matmul, attn, float(nonexpert), float(expert), float(routed_active))
     return ModelWork(matmul, attn, float(model.params_total), 0.0)
 
 
@@ -162,25 +164,17 @@ def peak_tflops(gpu: Gpu, precision: Precision, native: bool) -> float:
     return t.get(precision.value) or half
 
 
-def _prefill_share(n: float, t_prefill: float, t_service: float, wait0: float, o1: int, pp: int, t_mem: float,
-                   t_comp: float, fixed: float, g) -> float:
-    """The prefill share rho solving rho = n / cycle(rho), in closed form (g(rho) = n / cycle - rho).
+def _prefill_share(n: float, t_prefill: float, t_service: float, wait0: float, o1: int, step0: float) -> float:
+    """The prefill share rho solving rho = n / cycle(rho), in closed form.
 
-    The cycle is t_prefill + t_service rho / (2(1 - rho)) + wait0 + o1 x step (t_prefill: a request's
-    own prefill with its fixed latency; t_service: the GPU time others wait for).  With u = 1 / (1 - rho),
-    the waiting term is t_service (u - 1) / 2 and a decode step is max(t_mem, t_comp u) + fixed (t_mem: the memory time that overlaps the compute, i.e.
-    the weights; the KV reads are in `fixed`): on each side of the breakpoint rho_b = 1 - t_comp / t_mem the cycle
-    is K + L u, and n u = (u - 1)(K + L u) is the quadratic L u^2 + (K - L - n) u - K = 0 with one positive
-    root.  g decreases in rho, so its sign at rho_b tells the side.
+    The cycle is t_prefill + t_service rho / (2(1 - rho)) + wait0 + o1 x step0 / (1 - rho) (t_prefill: a
+    request's own prefill with its fixed latency; t_service: the GPU time others wait for; step0: a decode
+    step without prefill, which prefill's share of the GPU time stretches).  With u = 1 / (1 - rho) the
+    cycle is K + L u (K = t_prefill - t_service / 2 + wait0, L = t_service / 2 + o1 step0), and
+    n u = (u - 1)(K + L u) is the quadratic L u^2 + (K - L - n) u - K = 0 with one positive root.
     """
-    rho_b = 1 - t_comp / t_mem if t_mem > t_comp else 0.0
-    compute_side = rho_b <= 0.0 or g(rho_b) > 0
-    k = t_prefill - t_service / 2 + wait0 + o1 * fixed
-    if compute_side:
-        L = t_service / 2 + o1 * pp * t_comp
-    else:
-        L = t_service / 2
-        k += o1 * pp * t_mem
+    k = t_prefill - t_service / 2 + wait0
+    L = t_service / 2 + o1 * step0
     b = k - L - n
     disc = math.sqrt(b * b + 4 * L * k)
     u = 2 * k / (b + disc) if b > 0 else (disc - b) / (2 * L)  # the stable form of the positive root
@@ -235,8 +229,12 @@ class ReplicaSpeed:
         self.act_bytes_token = model.hidden_size * ACT_BYTES
         # prefill of one request
         n_chunks = math.ceil(input_len / PREFILL_CHUNK)
-        p_flops = input_len * 2 * work.matmul_active + attention_flops(model, input_len, causal_prefill=True)
-        t_p_compute = p_flops / (tp * peak * factors.compute_efficiency_prefill)
+        # MoE: the routed experts' grouped GEMMs (a few hundred tokens per expert) run at their own
+        # efficiency of the 16-bit peak whatever the weight format (fitted; docs/model.md)
+        p_flops = input_len * 2 * (work.matmul_active - work.routed_active) + attention_flops(model, input_len, causal_prefill=True)
+        p_expert_flops = input_len * 2 * work.routed_active
+        t_p_compute = (p_flops / peak + p_expert_flops / (peak_tflops(gpu, precision, False) * 1e12 * factors.moe_prefill_efficiency)) \
+            / (tp * factors.compute_efficiency_prefill)
         t_p_mem = n_chunks * weight_bytes(model, precision) / tp / self.bw
         t_p_comm = model.layers * 2 * allreduce_s(tp, input_len * model.hidden_size * ACT_BYTES, self.link_gbs, self.link_lat)
         t_p_comm += (pp - 1) * (input_len * model.hidden_size * ACT_BYTES / (self.p2p_gbs * 1e9) + self.p2p_lat * 1e-6)
@@ -264,12 +262,7 @@ class ReplicaSpeed:
         # per-layer overhead: a token crosses every layer once whatever the PP split
         fixed = pp * (t_comm + t_kv) + p2p + model.layers * factors.layer_overhead_us / 1e6
 
-        def tpot_at(share: float) -> float:
-            """Decode step with chunked prefill mixed in: prefill FLOPs fill the compute slack of the
-            weight-bound GEMMs and stretch compute-bound ones (share = prefill's part of the compute)."""
-            return pp * max(t_w, t_comp / (1 - share)) + fixed
-
-        tpot0 = tpot_at(0.0)
+        tpot0 = pp * max(t_w, t_comp) + fixed  # a decode step with no prefill mixed in
 
         # ---- closed loop of `concurrency` users
         if max_parallel is not None and concurrency > max_parallel:
@@ -282,19 +275,15 @@ class ReplicaSpeed:
             wait0 = factors.burst_factor * (batch - 1) / 2 * t_s + (tpot0 / 2 if batch > 1 else 0.0)
             o1 = max(output_len - 1, 0)
 
-            def g(r: float) -> float:
-                return batch * t_s / (t_prefill + t_s * r / (2 * (1 - r)) + wait0 + o1 * tpot_at(r)) - r
-
             rho = 0.0
-            if batch > 1 and g(MAX_RHO) >= 0:
-                rho = MAX_RHO  # saturated
-            elif batch > 1:
-                rho = _prefill_share(batch * t_s, t_prefill, t_s, wait0, o1, pp, t_w, t_comp, fixed, g)
-            tpot = tpot_at(rho)
+            if batch > 1:
+                rho = min(_prefill_share(batch * t_s, t_prefill, t_s, wait0, o1, tpot0), MAX_RHO)  # MAX_RHO: saturated
+            # prefill time-shares the GPUs with decoding: the steps it is mixed into last as long as both
+            tpot = tpot0 / (1 - rho)
             ttft = t_prefill + t_s * rho / (2 * (1 - rho)) + wait0
             total = batch * output_len / (ttft + o1 * tpot)
 
-        if t_comp / (1 - rho) > t_mem and rho >= 0.5:
+        if rho >= 0.5:
             bound = "prefill compute"
         elif t_comm > max(t_mem, t_comp):
             bound = "interconnect"

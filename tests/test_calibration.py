@@ -27,8 +27,8 @@ def test_reads_aiconfigurator_rows(catalog):
 
 
 #: planted factors in PARAMS order (bandwidth, decode, prefill efficiency, us per layer, prefill ms, MoE, burst,
-#: KV-read efficiency)
-TRUTH = make_factors("vllm", "nvidia_hopper", [0.62, 0.6, 0.55, 47.0, 40.0, 0.8, 0.05, 0.5])
+#: KV-read efficiency, MoE prefill efficiency)
+TRUTH = make_factors("vllm", "nvidia_hopper", [0.62, 0.6, 0.55, 47.0, 40.0, 0.8, 0.05, 0.5, 0.4])
 
 
 def test_fit_recovers_planted_factors(catalog):
@@ -41,10 +41,11 @@ def test_fit_recovers_planted_factors(catalog):
                 pred = predict_measurement(catalog, m, TRUTH)
                 if pred:
                     rows.append(Measurement(model, "h100-sxm-80gb", "vllm", prec, P.bf16, tp, 1, c, i, o, pred[0], pred[1], "synthetic"))
-    got = fit(catalog, rows, "vllm", "nvidia_hopper", "test", start=make_factors("vllm", "nvidia_hopper", [0.8, 0.7, 0.3, 15, 10, 1, 0.1, 1.0]))
+    got = fit(catalog, rows, "vllm", "nvidia_hopper", "test", start=make_factors("vllm", "nvidia_hopper", [0.8, 0.7, 0.3, 15, 10, 1, 0.1, 1.0, 1.0]))
     assert got.bandwidth_efficiency == pytest.approx(0.62, rel=0.05)
     assert got.compute_efficiency_prefill == pytest.approx(0.55, rel=0.1)
     assert got.kv_bandwidth_efficiency == pytest.approx(0.5, rel=0.1)
+    assert got.moe_prefill_efficiency == pytest.approx(0.4, rel=0.1)
     assert abs(got.tpot_log_band[0]) < 0.02 and abs(got.tpot_log_band[1]) < 0.02
 
 
@@ -67,8 +68,8 @@ def test_rows_faster_than_streaming_their_weights_are_skipped_on_reading(tmp_pat
 def test_an_unmeasured_engine_is_not_assumed_faster_than_a_measured_one():
     from solver.calibration import unmeasured_engine
 
-    a = make_factors("vllm", "nvidia_hopper", [0.7, 0.1, 0.5, 50.0, 40.0, 0.8, 0.1, 0.5], (-0.3, 0.5), (-0.6, 0.7), 10)
-    b = make_factors("sglang", "nvidia_hopper", [0.7, 0.1, 0.5, 45.0, 200.0, 0.8, 0.6, 0.5], (-0.5, 0.4), (-1.2, 1.3), 5)
+    a = make_factors("vllm", "nvidia_hopper", [0.7, 0.1, 0.5, 50.0, 40.0, 0.8, 0.1, 0.5, 0.4], (-0.3, 0.5), (-0.6, 0.7), 10)
+    b = make_factors("sglang", "nvidia_hopper", [0.7, 0.1, 0.5, 45.0, 200.0, 0.8, 0.6, 0.5, 0.4], (-0.5, 0.4), (-1.2, 1.3), 5)
     u = unmeasured_engine([a, b])
     assert (u.id, u.engine, u.gpu_class) == ("*@*", "*", "*")
     assert (u.layer_overhead_us, u.prefill_overhead_ms, u.burst_factor) == (50.0, 200.0, 0.6)
@@ -78,7 +79,7 @@ def test_an_unmeasured_engine_is_not_assumed_faster_than_a_measured_one():
 
 def test_calibrate_cli_writes_usable_overlay(tmp_path, catalog):
     src = tmp_path / "mine.csv"
-    truth = make_factors("vllm", "nvidia_ampere", [0.5, 0.6, 0.4, 60.0, 30.0, 1.0, 0.05, 0.6])
+    truth = make_factors("vllm", "nvidia_ampere", [0.5, 0.6, 0.4, 60.0, 30.0, 1.0, 0.05, 0.6, 0.5])
     with src.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["model", "gpu", "engine", "precision", "tp", "concurrency", "input_len", "output_len", "ttft_ms", "tpot_ms"])

@@ -77,6 +77,47 @@ def test_prefill_share_counts_the_gpus_whole_prefill_time(catalog):
         assert p.prefill_share * cycle_s == pytest.approx(c * rs.t_p_service, rel=1e-6)
 
 
+def test_prefill_time_shares_the_gpus_with_decoding(catalog):
+    """A decode step with prefill mixed in lasts as long as both: TPOT = step / (1 - rho), also when the
+    step is weight-bound (4 users of a 70B on 4 GPUs), where prefill could in principle hide in the
+    GEMMs' compute slack (the model before session 6; the measurements favour time-sharing)."""
+    from solver.perf import ReplicaSpeed
+
+    g, fabric = _h100_fabric(catalog)
+    for c in (4, 64):
+        shared = ReplicaSpeed(catalog.model("llama-3.1-70b"), g, fabric, P.fp8, True, P.bf16, 4, 1, 4096, 256,
+                              _factors(catalog)).at(c)
+        # the same decode step with a cheaper prefill: a smaller share of the GPUs
+        bare = ReplicaSpeed(catalog.model("llama-3.1-70b"), g, fabric, P.fp8, True, P.bf16, 4, 1, 4096, 256,
+                            _factors(catalog, compute_efficiency_prefill=1.5, prefill_overhead_ms=0.0)).at(c)
+        assert shared.prefill_share > bare.prefill_share + 0.03
+        assert shared.tpot_ms * (1 - shared.prefill_share) == pytest.approx(bare.tpot_ms * (1 - bare.prefill_share), rel=1e-9)
+        assert shared.tpot_ms > bare.tpot_ms
+
+
+def test_moe_prefill_runs_its_experts_at_their_own_efficiency(catalog):
+    """A prefill's routed-expert GEMMs run at moe_prefill_efficiency of the 16-bit peak whatever the
+    weight format; the dense parts (attention projections, shared layers) are untouched, and a dense
+    model not at all."""
+    from solver.perf import ReplicaSpeed, model_work, peak_tflops
+
+    g, fabric = _h100_fabric(catalog)
+
+    def service(model: str, p: P, eff: float) -> float:
+        f = _factors(catalog, moe_prefill_efficiency=eff)
+        return ReplicaSpeed(catalog.model(model), g, fabric, p, True, P.bf16, 1, 1, 4096, 64, f).t_p_service
+
+    routed = model_work(catalog.model("qwen3-30b-a3b")).routed_active
+    assert routed > 0
+    eff_prefill = _factors(catalog).compute_efficiency_prefill
+    for p in (P.bf16, P.fp8):
+        extra_s = service("qwen3-30b-a3b", p, 0.25) - service("qwen3-30b-a3b", p, 0.5)
+        # halving the efficiency adds the routed FLOPs once more, at the 16-bit peak (989 TFLOPS), for FP8 too
+        want = 4096 * 2 * routed / (peak_tflops(g, P.bf16, True) * 1e12 * eff_prefill * 0.5)
+        assert extra_s == pytest.approx(want, rel=1e-9)
+    assert service("llama-3.1-70b", P.fp8, 0.25) == service("llama-3.1-70b", P.fp8, 0.5)
+
+
 def test_layer_overhead_scales_with_depth(catalog):
     """At one user (no prefill mixed into decode) the per-layer overhead adds layers x us to the TPOT."""
     for model, layers in (("llama-3.1-70b", 80), ("llama-3.1-8b", 32)):

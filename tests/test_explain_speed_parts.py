@@ -20,24 +20,24 @@ pos = st.floats(min_value=1e-5, max_value=10.0, allow_nan=False)
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
-@given(n=pos, t_service=pos, latency=st.floats(0, 1), wait0=st.floats(0, 5), o1=st.integers(0, 4000),
-       pp=st.sampled_from([1, 2, 4]), t_mem=pos, t_comp=pos, fixed=st.floats(0, 0.1))
-def test_prefill_share_solves_the_fixed_point(n, t_service, latency, wait0, o1, pp, t_mem, t_comp, fixed):
+@given(n=pos, t_service=pos, latency=st.floats(0, 1), wait0=st.floats(0, 5), o1=st.integers(0, 4000), step0=pos)
+def test_prefill_share_solves_the_fixed_point(n, t_service, latency, wait0, o1, step0):
     t_prefill = t_service + latency  # a request's own prefill time; others wait only for the GPUs' part
 
-    def cycle(r: float) -> float:
-        return t_prefill + t_service * r / (2 * (1 - r)) + wait0 + o1 * (pp * max(t_mem, t_comp / (1 - r)) + fixed)
+    def cycle(r: float) -> float:  # prefill time-shares the GPUs: a decode step stretches to step0 / (1 - r)
+        return t_prefill + t_service * r / (2 * (1 - r)) + wait0 + o1 * step0 / (1 - r)
 
     def g(r: float) -> float:
         return n / cycle(r) - r
 
+    rho = _prefill_share(n, t_prefill, t_service, wait0, o1, step0)
     if g(MAX_RHO) >= 0:
-        return  # saturated: the caller caps rho and never asks
+        assert rho >= MAX_RHO  # saturated: the caller caps rho at MAX_RHO
+        return
     lo, hi = 0.0, MAX_RHO  # bisection oracle: g decreases from g(0) > 0
     for _ in range(200):
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if g(mid) > 0 else (lo, mid)
-    rho = _prefill_share(n, t_prefill, t_service, wait0, o1, pp, t_mem, t_comp, fixed, g)
     assert abs(rho - lo) <= 1e-9 * max(1.0, lo)
 
 

@@ -159,7 +159,7 @@ def calibrate_cmd(measurements, output, catalog_paths):
               "# Use with --catalog; entries override the built-in calibration by id.\n")
     output.write_text(overlay_yaml(factors, header))
     emit([{"id": f.id, "points": f.measured_points, "bw_eff": f.bandwidth_efficiency, "kv_eff": f.kv_bandwidth_efficiency,
-           "prefill_eff": f.compute_efficiency_prefill,
+           "prefill_eff": f.compute_efficiency_prefill, "moe_prefill_eff": f.moe_prefill_efficiency,
            "layer_us": f.layer_overhead_us, "tpot_band": list(f.tpot_log_band), "ttft_band": list(f.ttft_log_band)} for f in factors],
          "table", title=f"wrote {output}")
 

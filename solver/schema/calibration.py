@@ -15,6 +15,7 @@ class PerfFactors(BaseModel):
     compute_efficiency_prefill: float = Field(gt=0, le=1.5, description="share of peak dense TFLOPS a prefill achieves")
     compute_efficiency_decode: float = Field(gt=0, le=1.5, description="share of peak dense TFLOPS a decode step achieves")
     moe_efficiency: float = Field(1.0, gt=0, le=2.0, description="bandwidth efficiency of MoE expert weights relative to dense ones")
+    moe_prefill_efficiency: float = Field(1.0, gt=0, le=2.0, description="efficiency of a prefill's routed-expert GEMMs (grouped, a few hundred tokens per expert) relative to compute_efficiency_prefill, on the 16-bit peak whatever the weight format; 1.0 in overlays fitted before it existed (refit them: see docs/model.md)")
     burst_factor: float = Field(0.0, ge=0, le=1.0, description="share of the other users' prefill service times (GPU time, without their fixed latency) a new request waits behind (synchronised arrivals)")
     kv_bandwidth_efficiency: float = Field(1.0, gt=0, le=2.0, description="share of the weight-streaming bandwidth that decode attention achieves reading the KV cache (paged, a few heads per GPU); 1.0 in overlays fitted before it existed, as they were fitted")
     layer_overhead_us: float = Field(ge=0, description="time per layer per decode step beyond its memory traffic, compute and all-reduces (kernel launches, the gaps between a layer's small kernels, per-step host work spread over the layers), us")
