@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from solver.catalog import Catalog
 from solver.errors import GpuplanError, UnknownIdError
@@ -36,25 +37,36 @@ AIC_GPU = {"h100_sxm": "h100-sxm-80gb", "h200_sxm": "h200-sxm-141gb", "b200_sxm"
 AIC_PRECISION = {"": Precision.bf16, "bf16": Precision.bf16, "fp16": Precision.fp16, "fp8": Precision.fp8,
                  "fp8_block": Precision.fp8, "nvfp4": Precision.fp4, "mxfp4": Precision.fp4, "int4_wo": Precision.int4,
                  "int8_wo": Precision.int8}
-PARAMS = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficiency_prefill", "layer_overhead_us",
-          "prefill_overhead_ms", "moe_efficiency", "burst_factor", "kv_bandwidth_efficiency", "moe_prefill_efficiency")
-# Two bounds are modelling choices (docs/model.md, "Calibration"): weight streaming reaches at most 90% of
-# the nominal HBM bandwidth, and a decode step's GEMMs at least half the dense peak.  Fitted on the online
-# measurements alone (up to 128-512 users), the decode efficiency falls to 0.1-0.14, carrying per-sequence
-# costs as GEMM FLOPs, and large batches come out 1.5-3x slower than the published TensorRT-LLM offline
-# throughput (benchmarks/published.py); with the floor, the KV-read efficiency carries them instead.
-LOWER = (0.05, 0.5, 0.02, 0.0, 0.0, 0.1, 0.0, 0.05, 0.05)
-UPPER = (0.9, 1.0, 1.0, 1000.0, 2000.0, 2.0, 1.0, 2.0, 2.0)
-SCALE = (1.0, 1.0, 1.0, 50.0, 100.0, 1.0, 0.1, 1.0, 1.0)
+class ParamSpec(NamedTuple):
+    start: float  # where the fits start
+    lower: float
+    upper: float
+    scale: float  # the fit works on value / scale, so that overheads and efficiencies share a scale
+
+
+#: every fitted factor of PerfFactors.  Two bounds are modelling choices (docs/model.md, "Calibration"):
+#: weight streaming reaches at most 90% of the nominal HBM bandwidth, and a decode step's GEMMs at least
+#: half the dense peak.  Fitted on the online measurements alone (up to 128-512 users), the decode
+#: efficiency falls to 0.1-0.14, carrying per-sequence costs as GEMM FLOPs, and large batches come out
+#: 1.5-3x slower than the published TensorRT-LLM offline throughput (benchmarks/published.py); with the
+#: floor, the KV-read efficiency carries them instead.
+SPEC: dict[str, ParamSpec] = {
+    "bandwidth_efficiency": ParamSpec(0.7, 0.05, 0.9, 1.0),
+    "compute_efficiency_decode": ParamSpec(0.55, 0.5, 1.0, 1.0),
+    "compute_efficiency_prefill": ParamSpec(0.5, 0.02, 1.0, 1.0),
+    "layer_overhead_us": ParamSpec(50.0, 0.0, 1000.0, 50.0),
+    "prefill_overhead_ms": ParamSpec(30.0, 0.0, 2000.0, 100.0),
+    "moe_efficiency": ParamSpec(1.0, 0.1, 2.0, 1.0),
+    "burst_factor": ParamSpec(0.05, 0.0, 1.0, 0.1),
+    "kv_bandwidth_efficiency": ParamSpec(0.7, 0.05, 2.0, 1.0),
+    "moe_prefill_efficiency": ParamSpec(0.7, 0.05, 2.0, 1.0),
+}
+PARAMS = tuple(SPEC)
 #: in a joint fit over several engines: the hardware efficiencies are shared, the overheads and the
 #: arrival burstiness are each engine's own
 SHARED = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficiency_prefill", "moe_efficiency",
           "kv_bandwidth_efficiency", "moe_prefill_efficiency")
 OWN = ("layer_overhead_us", "prefill_overhead_ms", "burst_factor")
-#: where the fits start
-START = {"bandwidth_efficiency": 0.7, "compute_efficiency_decode": 0.55, "compute_efficiency_prefill": 0.5,
-         "layer_overhead_us": 50.0, "prefill_overhead_ms": 30.0, "moe_efficiency": 1.0, "burst_factor": 0.05,
-         "kv_bandwidth_efficiency": 0.7, "moe_prefill_efficiency": 0.7}
 
 
 @dataclass(frozen=True)
@@ -249,29 +261,13 @@ def band(xs: list[float]) -> tuple[float, float]:
 
 def fit(catalog: Catalog, rows: list[Measurement], engine: str, gpu_class: str, source: str,
         start: PerfFactors | None = None) -> PerfFactors:
-    """Least-squares fit of every factor (PARAMS) on `rows`; band = 5th-95th percentile of log residuals."""
-    import numpy as np
-    from scipy.optimize import least_squares
-
+    """Every factor (PARAMS) fitted on one engine's rows: `fit_joint` with a single engine, where no
+    factor is shared; band = 5th-95th percentile of log residuals."""
     if not rows:
         raise GpuplanError(f"no usable measurement for {engine}@{gpu_class}")
-    x0 = [getattr(start, p) if start else START[p] for p in PARAMS]
-    x0 = [min(max(v, lo + 1e-6), hi - 1e-6) for v, lo, hi in zip(x0, LOWER, UPPER, strict=True)]
-    # parameters are optimised in a normalised space so that overheads (ms) and efficiencies share a scale
-    scale = np.array(SCALE)
-
-    def res(z: np.ndarray) -> np.ndarray:
-        f = make_factors(engine, gpu_class, z * scale)
-        a, b = residuals(catalog, rows, f)
-        out = np.array(a + b)
-        return out if len(out) else np.zeros(1)
-
-    sol = least_squares(res, np.array(x0) / scale, bounds=(np.array(LOWER) / scale, np.array(UPPER) / scale),
-                        method="trf", loss="soft_l1", f_scale=0.3, x_scale="jac", max_nfev=200)
-    best = sol.x * scale
-    f = make_factors(engine, gpu_class, best)
-    a, b = residuals(catalog, rows, f)
-    return make_factors(engine, gpu_class, [round(v, 5) for v in best], band(a), band(b), len(rows), source)
+    if {m.engine for m in rows} != {engine}:
+        raise GpuplanError(f"fit for {engine}@{gpu_class} given rows of {sorted({m.engine for m in rows})}")
+    return fit_joint(catalog, rows, gpu_class, source, start)[engine]
 
 
 def fit_class(catalog: Catalog, rows: list[Measurement], gpu_class: str, source: str,
@@ -285,8 +281,7 @@ def fit_class(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
         key = (gpu_class, frozenset(rs))
         if cache is not None and key in cache:
             return cache[key]
-        out = fit_joint(catalog, rs, gpu_class, source) if len({m.engine for m in rs}) > 1 else \
-            {rs[0].engine: fit(catalog, rs, rs[0].engine, gpu_class, source)}
+        out = fit_joint(catalog, rs, gpu_class, source)
         if cache is not None:
             cache[key] = out
         return out
@@ -377,22 +372,24 @@ def overlay_yaml(factors: list[PerfFactors], header: str = "") -> str:
 
 
 
-def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source: str) -> dict[str, PerfFactors]:
-    """One fit over every engine's rows: the hardware-level efficiencies (SHARED) are common to all
-    engines, the overheads and the arrival burstiness (OWN) are per engine.  Fewer free parameters per
-    engine than `fit`, so an engine with few measured models borrows the physics of the others."""
+def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source: str,
+              start: PerfFactors | None = None) -> dict[str, PerfFactors]:
+    """One least-squares fit over every engine's rows (soft-L1 on ln(measured/predicted) TPOT and TTFT):
+    the hardware-level efficiencies (SHARED) are common to all engines, the overheads and the arrival
+    burstiness (OWN) are per engine, so an engine with few measured models borrows the physics of the
+    others.  With one engine every factor is its own (`fit`).  `start`: where the fit starts (default
+    each ParamSpec.start)."""
     import numpy as np
     from scipy.optimize import least_squares
 
     engines = sorted({m.engine for m in rows})
-    lo = {p: lo for p, lo in zip(PARAMS, LOWER, strict=True)}
-    hi = {p: hi for p, hi in zip(PARAMS, UPPER, strict=True)}
-    sc = {p: s for p, s in zip(PARAMS, SCALE, strict=True)}
+    sc = {p: spec.scale for p, spec in SPEC.items()}
     names = list(SHARED) + [f"{e}:{p}" for e in engines for p in OWN]
     base = [n.split(":")[-1] for n in names]
-    x0 = np.array([START[b] / sc[b] for b in base])
-    lb = np.array([lo[b] / sc[b] for b in base])
-    ub = np.array([hi[b] / sc[b] for b in base])
+    x0 = np.array([min(max(getattr(start, b) if start else SPEC[b].start, SPEC[b].lower + 1e-6), SPEC[b].upper - 1e-6) / sc[b]
+                   for b in base])
+    lb = np.array([SPEC[b].lower / sc[b] for b in base])
+    ub = np.array([SPEC[b].upper / sc[b] for b in base])
     by_engine = {e: [m for m in rows if m.engine == e] for e in engines}
 
     def factors_for(z: np.ndarray, e: str, bands=((-0.3, 0.3), (-0.5, 0.5)), n=0) -> PerfFactors:

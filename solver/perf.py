@@ -270,7 +270,7 @@ class ReplicaSpeed:
             tpot = tpot0
             ttft = (concurrency / max_parallel - 1) * service + t_prefill
             total = max_parallel * output_len / service
-            rho = t_prefill / service
+            rho = t_s / service  # the GPUs' share; the request's own fixed latency does not occupy them
         else:
             wait0 = factors.burst_factor * (batch - 1) / 2 * t_s + (tpot0 / 2 if batch > 1 else 0.0)
             o1 = max(output_len - 1, 0)

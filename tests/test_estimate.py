@@ -84,12 +84,12 @@ def test_prefill_time_shares_the_gpus_with_decoding(catalog):
     from solver.perf import ReplicaSpeed
 
     g, fabric = _h100_fabric(catalog)
+    normal = ReplicaSpeed(catalog.model("llama-3.1-70b"), g, fabric, P.fp8, True, P.bf16, 4, 1, 4096, 256, _factors(catalog))
+    # the same decode step with a cheaper prefill: a smaller share of the GPUs
+    cheap = ReplicaSpeed(catalog.model("llama-3.1-70b"), g, fabric, P.fp8, True, P.bf16, 4, 1, 4096, 256,
+                         _factors(catalog, compute_efficiency_prefill=1.5, prefill_overhead_ms=0.0))
     for c in (4, 64):
-        shared = ReplicaSpeed(catalog.model("llama-3.1-70b"), g, fabric, P.fp8, True, P.bf16, 4, 1, 4096, 256,
-                              _factors(catalog)).at(c)
-        # the same decode step with a cheaper prefill: a smaller share of the GPUs
-        bare = ReplicaSpeed(catalog.model("llama-3.1-70b"), g, fabric, P.fp8, True, P.bf16, 4, 1, 4096, 256,
-                            _factors(catalog, compute_efficiency_prefill=1.5, prefill_overhead_ms=0.0)).at(c)
+        shared, bare = normal.at(c), cheap.at(c)
         assert shared.prefill_share > bare.prefill_share + 0.03
         assert shared.tpot_ms * (1 - shared.prefill_share) == pytest.approx(bare.tpot_ms * (1 - bare.prefill_share), rel=1e-9)
         assert shared.tpot_ms > bare.tpot_ms
