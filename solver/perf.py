@@ -16,8 +16,10 @@ Model (docs/model.md derives it):
 - closed loop of C users with chunked prefill: prefill takes a share rho = C x t_s / (TTFT + O x TPOT)
   of the replica and time-shares it with decoding: a decode step stretches to step / (1 - rho); a new
   request waits (M/D/1) rho/(2(1-rho)) prefills of t_s, plus a fitted share (burst_factor) of the
-  other C-1 users' t_s when arrivals come in waves, plus half a decode step;  an engine that serves
-  P requests at a time (Ollama: 1) queues the rest.
+  other C-1 users' t_s when arrivals come in waves, plus half a decode step;
+- an engine that runs P requests at a time (Ollama: 1; any engine: what its KV cache holds) runs them as
+  a closed loop of P users and queues the rest: a queued request waits (C / P - 1) stays of a running
+  one (its TTFT + (O - 1) x TPOT), so beyond P only the TTFT grows.
 Efficiencies and overheads come from calibration (solver.schema.calibration.PerfFactors).
 """
 
@@ -264,24 +266,21 @@ class ReplicaSpeed:
 
         tpot0 = pp * max(t_w, t_comp) + fixed  # a decode step with no prefill mixed in
 
-        # ---- closed loop of `concurrency` users
-        if max_parallel is not None and concurrency > max_parallel:
-            service = t_prefill + output_len * tpot0
-            tpot = tpot0
-            ttft = (concurrency / max_parallel - 1) * service + t_prefill
-            total = max_parallel * output_len / service
-            rho = t_s / service  # the GPUs' share; the request's own fixed latency does not occupy them
-        else:
-            wait0 = factors.burst_factor * (batch - 1) / 2 * t_s + (tpot0 / 2 if batch > 1 else 0.0)
-            o1 = max(output_len - 1, 0)
-
-            rho = 0.0
-            if batch > 1:
-                rho = min(_prefill_share(batch * t_s, t_prefill, t_s, wait0, o1, tpot0), MAX_RHO)  # MAX_RHO: saturated
-            # prefill time-shares the GPUs with decoding: the steps it is mixed into last as long as both
-            tpot = tpot0 / (1 - rho)
-            ttft = t_prefill + t_s * rho / (2 * (1 - rho)) + wait0
-            total = batch * output_len / (ttft + o1 * tpot)
+        # ---- closed loop of the `batch` users the engine runs at once
+        wait0 = factors.burst_factor * (batch - 1) / 2 * t_s + (tpot0 / 2 if batch > 1 else 0.0)
+        o1 = max(output_len - 1, 0)
+        rho = 0.0
+        if batch > 1:
+            rho = min(_prefill_share(batch * t_s, t_prefill, t_s, wait0, o1, tpot0), MAX_RHO)  # MAX_RHO: saturated
+        # prefill time-shares the GPUs with decoding: the steps it is mixed into last as long as both
+        tpot = tpot0 / (1 - rho)
+        ttft = t_prefill + t_s * rho / (2 * (1 - rho)) + wait0
+        service = ttft + o1 * tpot  # one request's stay among the running ones
+        total = batch * output_len / service
+        if concurrency > batch:
+            # the engine runs `batch` requests (Ollama: one; or what the KV cache holds) and queues the rest:
+            # in a closed loop of C users served `batch` at a time, each waits (C / batch - 1) services
+            ttft += (concurrency / batch - 1) * service
 
         if rho >= 0.5:
             bound = "prefill compute"

@@ -159,6 +159,22 @@ def test_ollama_queues_beyond_one_request(catalog):
     assert many.perf.output_tokens_per_s == pytest.approx(one.perf.output_tokens_per_s, rel=0.05)
 
 
+def test_beyond_kv_capacity_the_admitted_users_run_as_at_capacity(catalog):
+    """Past what the KV cache holds, the engine runs `max_concurrency` requests and queues the rest:
+    the running ones decode exactly as at capacity (prefill mixed in included), throughput stays, and
+    only the TTFT grows, by the queue wait of (C / P - 1) stays of a request among the running ones."""
+    kw = dict(model="llama-3.1-70b", gpu="h100-sxm", tp=2, i=8192, o=1024)
+    cap = est(catalog, c=1, **kw).memory.max_concurrency
+    assert cap > 1
+    at, over = est(catalog, c=cap, **kw), est(catalog, c=2 * cap, **kw)
+    assert at.fits and not over.fits
+    assert over.perf.tpot_ms == pytest.approx(at.perf.tpot_ms)
+    assert over.perf.output_tokens_per_s == pytest.approx(at.perf.output_tokens_per_s)
+    stay_ms = at.perf.ttft_ms + (1024 - 1) * at.perf.tpot_ms
+    assert over.perf.ttft_ms == pytest.approx(at.perf.ttft_ms + stay_ms)
+    assert at.perf.prefill_share > 0.01  # the admitted users' prefill does stretch their steps
+
+
 def test_moe_reads_only_touched_experts_at_batch_one(catalog):
     from solver.memory import weight_bytes
     from solver.perf import decode_weight_bytes
