@@ -53,10 +53,13 @@ class PlanVars:
 
 
 def objective_values(o: Option, sc: Scenario) -> dict[str, int]:
-    """The integer objective values of an option (minimisation form uses -throughput)."""
+    """The integer objective values of an option (minimisation form uses -throughput).
+
+    An unknown cost counts 0: such options are forbidden whenever cost is an objective or a
+    tie-breaker (the price_known family), so the value never decides a front."""
     lat = tpot_int(o) if sc.latency_metric == "tpot" else ttft_int(o)
     c = cost_int(o, sc.cost_unit)
-    return {"cost": c if c is not None else -1, "throughput": tput_int(o), "latency": lat}
+    return {"cost": c if c is not None else 0, "throughput": tput_int(o), "latency": lat}
 
 
 class PlanModel:
@@ -111,12 +114,11 @@ class PlanModel:
 
     def _objectives(self) -> dict[str, Any]:
         """The objective expressions; `self.values` keeps each option's integer values (read by the
-        Pareto loop's cuts).  An unknown cost counts 0 here: such options are forbidden whenever cost
-        is an objective or a tie-breaker (price_known)."""
+        Pareto loop's cuts)."""
         v = self.v
         W = self.cp.LinearExpr.WeightedSum
         self.values = [objective_values(o, self.sc) for o in v.options]
-        return {"cost": W(v.z, [max(x["cost"], 0) for x in self.values]),
+        return {"cost": W(v.z, [x["cost"] for x in self.values]),
                 "throughput": W(v.z, [x["throughput"] for x in self.values]),
                 "latency": W(v.z, [x["latency"] for x in self.values])}
 
