@@ -13,7 +13,7 @@ Model (docs/model.md derives it):
   the 16-bit peak x moe_prefill_efficiency), memory = weights per chunk, + all-reduces of I x hidden
   activations (together: the GPUs' service time t_s) + a fixed latency of the request's own
   (tokenisation, scheduling) that does not occupy the GPUs;
-- closed loop of C users with chunked prefill: prefill takes a share rho = C x t_s / (TTFT + O x TPOT)
+- closed loop of C users with chunked prefill: prefill takes a share rho = C x t_s / (TTFT + (O-1) x TPOT)
   of the replica and time-shares it with decoding: a decode step stretches to step / (1 - rho); a new
   request waits (M/D/1) rho/(2(1-rho)) prefills of t_s, plus a fitted share (burst_factor) of the
   other C-1 users' t_s when arrivals come in waves, plus half a decode step;
@@ -277,12 +277,14 @@ class ReplicaSpeed:
         ttft = t_prefill + t_s * rho / (2 * (1 - rho)) + wait0
         service = ttft + o1 * tpot  # one request's stay among the running ones
         total = batch * output_len / service
+        # the GPUs' share of time in prefill (one user's own prefill stretches no decode step, but it is GPU time)
+        share = rho if batch > 1 else t_s / service
         if concurrency > batch:
             # the engine runs `batch` requests (Ollama: one; or what the KV cache holds) and queues the rest:
             # in a closed loop of C users served `batch` at a time, each waits (C / batch - 1) services
             ttft += (concurrency / batch - 1) * service
 
-        if rho >= 0.5:
+        if share >= 0.5:
             bound = "prefill compute"
         elif t_comm > max(t_mem, t_comp):
             bound = "interconnect"
@@ -297,7 +299,7 @@ class ReplicaSpeed:
             decode_compute_ms=t_comp * 1e3,
             decode_comm_ms=t_comm * 1e3,
             prefill_ms=t_prefill * 1e3,
-            prefill_share=rho,
+            prefill_share=share,
             bound=bound,
         )
 

@@ -175,6 +175,23 @@ def test_beyond_kv_capacity_the_admitted_users_run_as_at_capacity(catalog):
     assert at.perf.prefill_share > 0.01  # the admitted users' prefill does stretch their steps
 
 
+def test_one_users_prefill_is_gpu_time_but_stretches_no_step(catalog):
+    """With one user (or Ollama's one running request) the prefill share is the GPUs' prefill time over
+    the request's stay, and a long prompt with a short answer is prefill-bound; its decode steps are not
+    stretched, since no other user's prefill runs between them."""
+    for engine, p, kv in (("vllm", P.fp8, P.bf16), ("ollama", P.int4, P.fp16)):
+        kw = dict(model="llama-3.1-8b", gpu="l40s", engine=engine, p=p, tp=1, i=16384, o=16, kv=kv)
+        one = est(catalog, c=1, **kw)
+        f = one.factors
+        t_s_ms = one.perf.prefill_ms - f.prefill_overhead_ms
+        stay_ms = one.perf.ttft_ms + 15 * one.perf.tpot_ms
+        assert one.perf.prefill_share == pytest.approx(t_s_ms / stay_ms)
+        assert one.perf.bound == "prefill compute"
+    slow, fast = (_perf(catalog, _factors(catalog, compute_efficiency_prefill=e), c=1) for e in (0.2, 0.6))
+    assert slow.prefill_share > fast.prefill_share
+    assert slow.tpot_ms == pytest.approx(fast.tpot_ms, rel=1e-12)
+
+
 def test_moe_reads_only_touched_experts_at_batch_one(catalog):
     from solver.memory import weight_bytes
     from solver.perf import decode_weight_bytes
