@@ -20,20 +20,17 @@ import argparse
 import json
 import math
 import statistics
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
-from solver.calibration import fit, fit_class, fit_joint, predict_measurement, read_measurements
-from solver.catalog import load_catalog
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for `benchmarks.*`
 
-
-def spearman(xs: list[float], ys: list[float]) -> float:
-    from scipy.stats import spearmanr
-
-    return float(spearmanr(xs, ys).statistic)
+from benchmarks.rank_agreement import rank_agreement  # noqa: E402
+from solver.calibration import fit, fit_class, fit_joint, predict_measurement, read_measurements  # noqa: E402
+from solver.catalog import load_catalog  # noqa: E402
 
 
 def _predict_into(results: list[dict], cat, m, f, held: str) -> int:
@@ -130,12 +127,7 @@ def main() -> None:
         by_gpu[r["gpu"]].append(r)
         by_workload[r["workload"]].append(r)
         by_model[f'{r["engine"]}/{r["model"]}'].append(r)
-    rhos = []
-    for items in by_workload.values():
-        if len(items) >= 5:
-            rho = spearman([x["tput_pred"] for x in items], [x["tput_meas"] for x in items])
-            if not math.isnan(rho):
-                rhos.append(rho)
+
     def offset_removed(items: list[dict]) -> dict:
         groups = defaultdict(list)
         for r in items:
@@ -162,14 +154,10 @@ def main() -> None:
         "per_gpu": {k: summarise(v) for k, v in sorted(by_gpu.items())},
         "per_engine_model": {k: summarise(v) for k, v in sorted(by_model.items())},
         "error_floor": {
-            "in_sample": {k: summarise(in_sample)[k] for k in ("n", "tpot_mape_pct", "ttft_mape_pct")},
+            "in_sample": {k: v for k, v in summarise(in_sample).items() if k in ("n", "tpot_mape_pct", "ttft_mape_pct")},
             "held_out_with_engine_model_gpu_offsets_removed": offset_removed(results),
         },
-        "throughput_rank_spearman": {
-            "workloads": len(rhos),
-            "mean": round(statistics.mean(rhos), 3) if rhos else None,
-            "median": round(statistics.median(rhos), 3) if rhos else None,
-        },
+        "throughput_rank_spearman": rank_agreement(by_workload.values(), "tput_pred", "tput_meas", 5, "workloads"),
         "seconds": round(time.time() - t0, 1),
     }
     if args.rows_out:

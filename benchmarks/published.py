@@ -28,16 +28,20 @@ import csv
 import json
 import math
 import statistics
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
-from solver.candidates import ladder
-from solver.catalog import load_catalog
-from solver.estimate import estimate
-from solver.schema.precision import Precision
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for `benchmarks.*`
+
+from benchmarks.rank_agreement import rank_agreement  # noqa: E402
+from solver.candidates import ladder  # noqa: E402
+from solver.catalog import load_catalog  # noqa: E402
+from solver.estimate import estimate  # noqa: E402
+from solver.schema.precision import Precision  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "calibration" / "published_trtllm_hopper_ampere.csv"
 #: the published model names, as written in the tables, to catalog ids
 MODELS = {
@@ -162,14 +166,6 @@ def main() -> None:
     by_workload = defaultdict(list)
     for x in scored:
         by_workload[(x["model"], x["gpu"], x["input_len"], x["output_len"], x["version"])].append(x)
-    rhos = []
-    from scipy.stats import spearmanr
-
-    for items in by_workload.values():
-        if len(items) >= 3 and len({x["published"] for x in items}) > 1:
-            rho = float(spearmanr([x["predicted"] for x in items], [x["published"] for x in items]).statistic)
-            if not math.isnan(rho):
-                rhos.append(rho)
     report = {
         "data": args.data,
         "engine": "tensorrt-llm (catalog factors: nvidia_hopper fitted on aiconfigurator rows; A100 extrapolated)",
@@ -177,8 +173,7 @@ def main() -> None:
         "rows_skipped": dict(sorted(skipped.items())),
         "overall": summarise(scored),
         **{g: {k: summarise(v) for k, v in sorted(d.items())} for g, d in groups.items()},
-        "throughput_rank_spearman": {"groups": len(rhos), "mean": round(statistics.mean(rhos), 3) if rhos else None,
-                                     "median": round(statistics.median(rhos), 3) if rhos else None},
+        "throughput_rank_spearman": rank_agreement(by_workload.values(), "predicted", "published", 3, "groups"),
         "seconds": round(time.time() - t0, 1),
     }
     if args.rows_out:

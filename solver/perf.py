@@ -277,8 +277,9 @@ class ReplicaSpeed:
         ttft = t_prefill + t_s * rho / (2 * (1 - rho)) + wait0
         service = ttft + o1 * tpot  # one request's stay among the running ones
         total = batch * output_len / service
-        # the GPUs' share of time in prefill (one user's own prefill stretches no decode step, but it is GPU time)
-        share = rho if batch > 1 else t_s / service
+        # the GPUs' share of time in prefill: rho itself when it solved the fixed point (or its cap); with one
+        # user, whose own prefill stretches no decode step, still that prefill's share of the GPU time
+        share = min(batch * t_s / service, MAX_RHO)
         if concurrency > batch:
             # the engine runs `batch` requests (Ollama: one; or what the KV cache holds) and queues the rest:
             # in a closed loop of C users served `batch` at a time, each waits (C / batch - 1) services
