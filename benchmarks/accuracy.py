@@ -144,8 +144,8 @@ def main() -> None:
     report = {
         "data": args.data,
         "method": f"leave-one-model-out ({args.method} fit); band = " + (
-            "5th-95th percentile of the log residuals of the training models, each left out in turn (nested)"
-            if args.method == "joint" and not args.quick else "5th-95th percentile of training log residuals (in-sample)"),
+            "+-90th percentile of the absolute log residuals of the training models, each left out in turn (nested)"
+            if args.method == "joint" and not args.quick else "+-90th percentile of the absolute training log residuals (in-sample)"),
         "rows_used": len(rows),
         "rows_skipped_on_read": len(skipped),
         "rows_excluded_outside_model_domain": excluded,

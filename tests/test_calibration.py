@@ -117,9 +117,23 @@ def test_bands_are_cross_validated_over_models(catalog):
 
     in_sample = residuals(catalog, rows, fit_rows(rows)["vllm"])[0]
     (tpot_lo, tpot_hi), _ = cross_validated_bands(catalog, rows, fit_rows)["vllm"]
-    # measured here: in-sample residuals -0.22 .. +0.14, cross-validated band -0.27 .. +0.23
+    # measured here: in-sample residuals -0.22 .. +0.14, cross-validated band -0.39 .. +0.39 (the 5th-95th percentiles were -0.27 .. +0.23)
     assert tpot_lo < min(in_sample) - 0.02 and tpot_hi > max(in_sample) + 0.05
     assert tpot_hi - tpot_lo > max(in_sample) - min(in_sample) + 0.1
     shipped = fit_class(catalog, rows, "nvidia_hopper", "test")["vllm"]
     assert shipped.tpot_log_band == (tpot_lo, tpot_hi)
     assert cross_validated_bands(catalog, rows[:3], fit_rows) == {}  # one model: nothing to leave out
+
+
+def test_band_reaches_both_sides_whichever_side_the_held_out_models_fell():
+    """Two held-out models measured 20-30% slower than predicted say how far off a new model may be,
+    not on which side: the next one may be 25% faster.  The band is +-the 90th percentile of
+    |ln(measured/predicted)|, so it covers ln(1/1.25) as well as ln(1.25)."""
+    from solver.calibration import band
+
+    slower = [0.18, 0.2, 0.22, 0.25, 0.26, 0.28, 0.3, 0.3, 0.31, 0.32]
+    lo, hi = band(slower)
+    assert lo == -hi
+    assert lo <= -0.223 <= hi  # a model 25% faster: ln(1/1.25) = -0.223
+    assert hi == pytest.approx(0.311, abs=1e-3)  # 90th percentile of |residual|, interpolated
+    assert band([-x for x in slower]) == (lo, hi)
