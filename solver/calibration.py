@@ -7,7 +7,8 @@ Accepted CSV formats (header decides):
    batch_size, tp_size, pp_size, isl, osl, silicon_ttft_ms, silicon_tpot_ms, mode, attention_dp_size).
    Only aggregated serving (`mode=agg`) without attention data-parallelism is used.
 A row whose TPOT is below `tpot_floor_ms` is skipped with that reason: its stated concurrency was
-never running at once.
+never running at once.  A row repeating an earlier one (same configuration, TTFT and TPOT equal to 9
+significant digits) is skipped too: one run exported twice.
 
 The fit minimises squared log errors of TPOT and TTFT (scipy.optimize.least_squares) over the
 factors of `PerfFactors`; the error band is +-the 90th percentile of the absolute log residuals of
@@ -106,6 +107,7 @@ def _model_id(catalog: Catalog, name: str) -> str:
 def read_measurements(path: str | Path, catalog: Catalog) -> tuple[list[Measurement], list[str]]:
     """Rows usable for calibration, and a reason for every row skipped."""
     rows, skipped = [], []
+    seen: dict[tuple, Measurement] = {}
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         header = set(reader.fieldnames or [])
@@ -127,6 +129,18 @@ def read_measurements(path: str | Path, catalog: Catalog) -> tuple[list[Measurem
                 skipped.append(f"{path}:{i}: TPOT {m.tpot_ms:.2f} ms is below {floor:.2f} ms, the time to read the weights and "
                                f"KV cache of {m.concurrency} sequences once at peak bandwidth: they never ran at once")
                 continue
+            # one run exported twice (the aiconfigurator dump holds several exports, some under a sibling
+            # model's name: DeepSeek-R1 / -V3) would weigh double in the fit and, under two model names,
+            # be its own held-out answer in leave-one-model-out.  Two runs never agree to 9 significant
+            # digits in both TTFT and TPOT; the exports of one run differ in the last bit of the float
+            key = (m.gpu, m.engine, m.precision, m.kv_precision, m.tp, m.pp, m.concurrency, m.input_len,
+                   m.output_len, f"{m.ttft_ms:.9g}", f"{m.tpot_ms:.9g}")
+            if key in seen:
+                first = seen[key]
+                skipped.append(f"{path}:{i}: the same measurement as {first.source} ({first.model}): configuration, "
+                               f"TTFT and TPOT identical to 9 digits; counted once")
+                continue
+            seen[key] = m
             rows.append(m)
     return rows, skipped
 

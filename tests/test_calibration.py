@@ -65,6 +65,23 @@ def test_rows_faster_than_streaming_their_weights_are_skipped_on_reading(tmp_pat
     assert len(skipped) == 1 and skipped[0].startswith(f"{src}:2: TPOT 3.00 ms is below") and "never ran at once" in skipped[0]
 
 
+def test_one_run_exported_twice_counts_once(tmp_path, catalog):
+    """The same configuration with TTFT and TPOT equal to 9 significant digits, even under a sibling
+    model's name or differing in the float's last bit (as the aiconfigurator dump's exports of one run
+    do), is one run exported twice: kept once, the repeats skipped with why.  A second run of the same
+    configuration (different figures) is a measurement of its own."""
+    src = tmp_path / "m.csv"
+    src.write_text("model,gpu,engine,precision,tp,concurrency,input_len,output_len,ttft_ms,tpot_ms\n"
+                   "deepseek-r1,h200-sxm,sglang,fp8,8,4,1024,1024,259.9114292766899,10.29225441516629\n"
+                   "deepseek-v3,h200-sxm,sglang,fp8,8,4,1024,1024,259.9114292766899,10.29225441516629\n"
+                   "deepseek-r1,h200-sxm,sglang,fp8,8,4,1024,1024,259.91142927668993,10.292254415166291\n"
+                   "deepseek-r1,h200-sxm,sglang,fp8,8,4,1024,1024,259.9114,10.29225441516629\n")
+    rows, skipped = read_measurements(src, catalog)
+    assert [(r.model, r.ttft_ms) for r in rows] == [("deepseek-r1", 259.9114292766899), ("deepseek-r1", 259.9114)]
+    assert [s.split(": ", 1)[0] for s in skipped] == [f"{src}:3", f"{src}:4"]
+    assert all(f"the same measurement as {src}:2 (deepseek-r1)" in s for s in skipped)
+
+
 def test_an_unmeasured_engine_is_not_assumed_faster_than_a_measured_one():
     from solver.calibration import unmeasured_engine
 
