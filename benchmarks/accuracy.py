@@ -2,7 +2,7 @@
 
 For every engine, each model in turn is held out: the factors are fitted on the engine's other
 models and the held-out model's rows are predicted.  Prints and saves (JSON) per engine and per GPU:
-MAPE of TPOT and TTFT, the share of measurements inside the reported range (with the joint fit, the
+MAPE of TPOT and TTFT, the share of measurements inside the reported range and its median width (with the joint fit, the
 band `gpuplan calibrate` would ship for the training models: the residuals of each training model
 left out in turn, a nested cross-validation; with --method per-engine, the training residuals), and the Spearman rank agreement of predicted vs measured throughput across the
 configurations of one workload (model, input and output length).  Also an error floor: the MAPEs of
@@ -48,6 +48,7 @@ def _predict_into(results: list[dict], cat, m, f, held: str) -> int:
         "tpot_meas": m.tpot_ms, "tpot_pred": tpot, "ttft_meas": m.ttft_ms, "ttft_pred": ttft,
         "tput_meas": m.concurrency * m.output_len / (m.ttft_ms + (m.output_len - 1) * m.tpot_ms),
         "tput_pred": m.concurrency * m.output_len / (ttft + (m.output_len - 1) * tpot),
+        "tpot_range_x": math.exp(hi_p - lo_p), "ttft_range_x": math.exp(hi_t - lo_t),
         "tpot_in": tpot * math.exp(lo_p) <= m.tpot_ms <= tpot * math.exp(hi_p),
         "ttft_in": ttft * math.exp(lo_t) <= m.ttft_ms <= ttft * math.exp(hi_t),
     })
@@ -116,6 +117,9 @@ def main() -> None:
             "ttft_median_ape_pct": round(100 * statistics.median(ape("ttft")), 1),
             "tpot_in_range_pct": round(100 * sum(r["tpot_in"] for r in items) / len(items), 1),
             "ttft_in_range_pct": round(100 * sum(r["ttft_in"] for r in items) / len(items), 1),
+            # what the coverage costs: the range's high / low, median over the rows
+            "tpot_range_median_high_over_low": round(statistics.median(r["tpot_range_x"] for r in items), 2),
+            "ttft_range_median_high_over_low": round(statistics.median(r["ttft_range_x"] for r in items), 2),
         }
 
     by_engine = defaultdict(list)
