@@ -143,6 +143,10 @@ def calibrate_cmd(measurements, output, catalog_paths):
 
     MEASUREMENTS is a CSV with columns model, gpu, engine, precision, tp, concurrency, input_len,
     output_len, ttft_ms, tpot_ms (optional: kv_precision, pp), or aiconfigurator's silicon_sample.csv.
+    Skipped, each with its reason: rows that cannot be read or mapped, rows whose TPOT is too fast for
+    the batch they state, and repeats of an earlier row (same configuration, TTFT and TPOT): one run
+    counts once.  The error bands are +- the 90th percentile of |ln(measured/predicted)| of the
+    models, each left out of the fit in turn (one model measured: of the fit's own residuals).
     """
     from solver.calibration import fit_all, overlay_yaml, read_measurements
     from solver.catalog import load_catalog
