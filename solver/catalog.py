@@ -91,6 +91,11 @@ class Catalog:
                  calibration: list[PerfFactors], files: list[str], pricing: list[PricingPolicy] | None = None):
         self.gpus = {g.id: g for g in gpus}
         self.servers = {s.id: s for s in servers}
+        #: the servers carrying each GPU, in catalog order: estimate.default_server runs once per estimate,
+        #: and scanning all the servers there took about a third of an estimate's time
+        self.servers_by_gpu: dict[str, list[Server]] = {}
+        for s in servers:
+            self.servers_by_gpu.setdefault(s.gpu, []).append(s)
         self.engines = {e.id: e for e in engines}
         self.models = {m.id: m for m in models}
         self.calibration = {c.id: c for c in calibration}

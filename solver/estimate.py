@@ -31,7 +31,7 @@ def band_factors(factors: PerfFactors, exact: bool) -> tuple[tuple[float, float]
 
 def default_server(catalog: Catalog, gpu: Gpu, gpus: int) -> Server:
     """The catalog server with this GPU that hosts `gpus` GPUs on the best fabric (or the largest one)."""
-    same = [s for s in catalog.servers.values() if s.gpu == gpu.id]
+    same = catalog.servers_by_gpu.get(gpu.id, [])
     if not same:
         from solver.errors import GpuplanError
 
