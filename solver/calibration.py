@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 from solver.catalog import Catalog
 from solver.errors import GpuplanError, UnknownIdError
+from solver.estimate import Prepared, prepare
 from solver.schema.calibration import PerfFactors
 from solver.schema.precision import Precision, parse_precision
 
@@ -196,18 +197,23 @@ def _own_row(r: dict, catalog: Catalog, where: str) -> Measurement:
     )
 
 
-def predict_measurement(catalog: Catalog, m: Measurement, factors: PerfFactors) -> tuple[float, float] | None:
-    """(ttft_ms, tpot_ms) the model predicts for the measured configuration.
+def prepare_measurement(catalog: Catalog, m: Measurement) -> Prepared:
+    """The factor-free part of the measured configuration's estimate (see estimate.prepare)."""
+    return prepare(catalog, catalog.models[m.model], catalog.gpus[m.gpu], catalog.engines[m.engine],
+                   m.precision, m.kv_precision, m.tp, m.pp, m.input_len, m.output_len, m.concurrency)
+
+
+def predict_measurement(catalog: Catalog, m: Measurement, factors: PerfFactors,
+                        prepared: Prepared | None = None) -> tuple[float, float] | None:
+    """(ttft_ms, tpot_ms) the model predicts for the measured configuration (`prepared`: its
+    prepare_measurement, when the caller evaluates it repeatedly).
 
     None when the configuration cannot run or its concurrency exceeds the modelled KV capacity: then
     the engine queues requests and the measured TTFT depends on how many requests the benchmark sent,
     which the data does not say.  The planner never proposes such a configuration (VRAM constraint).
     (Rows physically too fast for their batch are dropped once, on reading: read_measurements.)
     """
-    from solver.estimate import estimate
-
-    est = estimate(_FactorsView(catalog, factors), catalog.models[m.model], catalog.gpus[m.gpu], catalog.engines[m.engine],
-                   m.precision, m.kv_precision, m.tp, m.pp, m.input_len, m.output_len, m.concurrency)
+    est = (prepared or prepare_measurement(catalog, m)).run(factors, True)
     if est.perf is None or not est.fits:
         return None
     return est.perf.ttft_ms, est.perf.tpot_ms
@@ -230,22 +236,12 @@ def tpot_floor_ms(catalog: Catalog, m: Measurement) -> float:
     return (kv + weights) / (gpu.memory_bandwidth_tbs * 1e12) * 1e3
 
 
-class _FactorsView(Catalog):
-    """A catalog whose factor lookup returns fixed factors (for fitting); shares everything else."""
-
-    def __init__(self, base: Catalog, factors: PerfFactors):  # noqa: D107 - no super().__init__: a view
-        self.__dict__.update(base.__dict__)
-        self._fixed = factors
-
-    def factors(self, engine: str, gpu_class: str) -> tuple[PerfFactors, bool]:
-        return self._fixed, True
-
-
-def residuals(catalog: Catalog, rows: Iterable[Measurement], factors: PerfFactors) -> tuple[list[float], list[float]]:
-    """ln(measured/predicted) for TPOT and TTFT."""
+def residuals(catalog: Catalog, rows: Iterable[Measurement], factors: PerfFactors,
+              prepared: dict[Measurement, Prepared] | None = None) -> tuple[list[float], list[float]]:
+    """ln(measured/predicted) for TPOT and TTFT (`prepared`: the rows' prepare_measurement, if at hand)."""
     tpot, ttft = [], []
     for m in rows:
-        pred = predict_measurement(catalog, m, factors)
+        pred = predict_measurement(catalog, m, factors, prepared.get(m) if prepared else None)
         if pred is None:
             continue
         ttft.append(math.log(m.ttft_ms / pred[0]))
@@ -413,6 +409,7 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
     lb = np.array([SPEC[b].lower / sc[b] for b in base])
     ub = np.array([SPEC[b].upper / sc[b] for b in base])
     by_engine = {e: [m for m in rows if m.engine == e] for e in engines}
+    prepared = {m: prepare_measurement(catalog, m) for m in rows}  # evaluated ~200 times with other factors
 
     def factors_for(z: np.ndarray, e: str, bands=((-0.3, 0.3), (-0.5, 0.5)), n=0) -> PerfFactors:
         vals = {b: float(v) * sc[b] for b, v in zip(base[:len(SHARED)], z[:len(SHARED)], strict=True)}
@@ -425,7 +422,7 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
     def res(z: np.ndarray) -> np.ndarray:
         out: list[float] = []
         for e, rs in by_engine.items():
-            a, b = residuals(catalog, rs, factors_for(z, e))
+            a, b = residuals(catalog, rs, factors_for(z, e), prepared)
             out += a + b
         return np.array(out) if out else np.zeros(1)
 
@@ -433,7 +430,7 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
     out = {}
     for e, rs in by_engine.items():
         f = factors_for(sol.x, e)
-        a, b = residuals(catalog, rs, f)
+        a, b = residuals(catalog, rs, f, prepared)
         rounded = [round(getattr(f, p), 5) for p in PARAMS]
         out[e] = make_factors(e, gpu_class, rounded, band(a), band(b), len(rs), source)
     return out

@@ -128,6 +128,83 @@ class Estimate:
         return out
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """The part of an estimate that no efficiency factor changes: compatibility, server, memory plan.
+
+    The calibration fit evaluates the same measured configurations hundreds of times with different
+    factors; it prepares each once and runs it per evaluation (`run`)."""
+
+    base: dict
+    speed_args: tuple | None  # perf.predict's arguments before the factors; None when nothing runs
+    parallel: int | None
+    path: str
+    fits: bool
+    reason: str | None
+    memory: MemoryPlan | None
+    notes: tuple[str, ...]
+
+    def run(self, factors: PerfFactors, calibrated: bool) -> Estimate:
+        perf = None if self.speed_args is None else predict(*self.speed_args, factors, self.parallel)
+        return Estimate(**self.base, precision_path=self.path, fits=self.fits, reason=self.reason, memory=self.memory,
+                        perf=perf, factors=factors, calibrated=calibrated, notes=list(self.notes))
+
+
+def prepare(
+    catalog: Catalog,
+    model: LlmModel,
+    gpu: Gpu,
+    engine: Engine,
+    precision: Precision,
+    kv_precision: Precision,
+    tp: int,
+    pp: int,
+    input_len: int,
+    output_len: int,
+    concurrency: int,
+    context: int | None = None,
+    server: Server | None = None,
+    memory_rule: str = "exact",
+) -> Prepared:
+    """Everything of `estimate` before the speed model: the configuration checks, the server, the memory plan."""
+    gpus = tp * pp
+    server = server or default_server(catalog, gpu, gpus)
+    servers = max(1, math.ceil(gpus / server.gpu_count))
+    context = context or (input_len + output_len)
+    base = dict(model=model.id, gpu=gpu.id, engine=engine.id, server=server.id, interconnect=server.interconnect.kind,
+                precision=precision.value, kv_precision=kv_precision.value, tp=tp, pp=pp, gpus=gpus, servers=servers,
+                concurrency=concurrency, input_len=input_len, output_len=output_len)
+    notes: list[str] = []
+
+    def reject(reason: str, path: str = "unsupported") -> Prepared:
+        return Prepared(base, None, None, path, False, reason, None, tuple(notes))
+
+    for verdict in (engine_runs(engine, gpu), parallelism_ok(engine, model, tp, pp, servers > 1)):
+        if not verdict.ok:
+            return reject(verdict.reason)
+    if servers > 1 and server.network is None:
+        return reject(f"{gpus} GPUs need {servers} servers of {server.id}, whose inter-server network is not documented")
+    path, why = precision_path(engine, gpu, precision)
+    if path == "unsupported":
+        return reject(why)
+    verdict = kv_precision_ok(engine, gpu, kv_precision)
+    if not verdict.ok:
+        return reject(verdict.reason)
+    if why:
+        notes.append(why)
+    seq = input_len + output_len
+    mem = plan_memory(model, gpu, engine, precision, kv_precision, tp, pp, concurrency, seq, context, memory_rule)
+    speed_args, parallel = None, None
+    if mem.max_concurrency >= 1:
+        # beyond what memory holds, the engine queues requests (vLLM/SGLang/TRT-LLM scheduler waiting queue)
+        parallel = mem.max_concurrency if concurrency > mem.max_concurrency else engine.max_parallel_requests
+        speed_args = (model, gpu, fabric_of(server, gpu), precision, path == "native", kv_precision, tp, pp,
+                      concurrency, input_len, output_len)
+    if engine.max_parallel_requests is not None and concurrency > engine.max_parallel_requests:
+        notes.append(f"{engine.name} serves {engine.max_parallel_requests} request(s) at a time; the others queue")
+    return Prepared(base, speed_args, parallel, path, mem.fits, mem.reason, mem, tuple(notes))
+
+
 def estimate(
     catalog: Catalog,
     model: LlmModel,
@@ -145,43 +222,6 @@ def estimate(
     memory_rule: str = "exact",
 ) -> Estimate:
     """Memory and speed of one replica with `concurrency` users of `input_len` + `output_len` tokens."""
-    gpus = tp * pp
-    server = server or default_server(catalog, gpu, gpus)
-    servers = max(1, math.ceil(gpus / server.gpu_count))
-    context = context or (input_len + output_len)
-    base = dict(model=model.id, gpu=gpu.id, engine=engine.id, server=server.id, interconnect=server.interconnect.kind,
-                precision=precision.value, kv_precision=kv_precision.value, tp=tp, pp=pp, gpus=gpus, servers=servers,
-                concurrency=concurrency, input_len=input_len, output_len=output_len)
-    factors, exact = catalog.factors(engine.id, gpu.compat_key)
-    notes: list[str] = []
-
-    def reject(reason: str, path: str = "unsupported") -> Estimate:
-        return Estimate(**base, precision_path=path, fits=False, reason=reason, memory=None, perf=None,
-                        factors=factors, calibrated=exact, notes=notes)
-
-    for verdict in (engine_runs(engine, gpu), parallelism_ok(engine, model, tp, pp, servers > 1)):
-        if not verdict.ok:
-            return reject(verdict.reason)
-    if servers > 1 and server.network is None:
-        return reject(f"{gpus} GPUs need {servers} servers of {server.id}, whose inter-server network is not documented")
-    path, why = precision_path(engine, gpu, precision)
-    if path == "unsupported":
-        return reject(why)
-    verdict = kv_precision_ok(engine, gpu, kv_precision)
-    if not verdict.ok:
-        return reject(verdict.reason)
-    if why:
-        notes.append(why)
-    seq = input_len + output_len
-    mem = plan_memory(model, gpu, engine, precision, kv_precision, tp, pp, concurrency, seq, context, memory_rule)
-    fits = mem.fits
-    perf = None
-    if mem.max_concurrency >= 1:
-        # beyond what memory holds, the engine queues requests (vLLM/SGLang/TRT-LLM scheduler waiting queue)
-        parallel = mem.max_concurrency if concurrency > mem.max_concurrency else engine.max_parallel_requests
-        perf = predict(model, gpu, fabric_of(server, gpu), precision, path == "native", kv_precision, tp, pp,
-                       concurrency, input_len, output_len, factors, parallel)
-    if engine.max_parallel_requests is not None and concurrency > engine.max_parallel_requests:
-        notes.append(f"{engine.name} serves {engine.max_parallel_requests} request(s) at a time; the others queue")
-    return Estimate(**base, precision_path=path, fits=fits, reason=mem.reason, memory=mem, perf=perf,
-                    factors=factors, calibrated=exact, notes=notes)
+    prepared = prepare(catalog, model, gpu, engine, precision, kv_precision, tp, pp, input_len, output_len, concurrency,
+                       context, server, memory_rule)
+    return prepared.run(*catalog.factors(engine.id, gpu.compat_key))
