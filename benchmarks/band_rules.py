@@ -11,7 +11,7 @@ high / low, overall and per engine and GPU.  All rules have a nominal 90% covera
 - model-weighted: percentile, each model N weighing the same instead of each row;
 - model-weighted symmetric: symmetric, each model N weighing the same.
 
-Usage: python benchmarks/band_rules.py [--data ...] [--out benchmarks/results/band_rules.json]  (about 10 min)
+Usage: python benchmarks/band_rules.py [--data ...] [--out benchmarks/results/band_rules.json]  (a few minutes)
 """
 
 from __future__ import annotations
