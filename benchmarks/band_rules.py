@@ -1,8 +1,8 @@
 """Which error-band rule covers held-out models: the comparison behind `solver.calibration.band`.
 
 For every model M held out (as in benchmarks/accuracy.py), the band for M's rows is made from the
-residuals of each other model N predicted by a fit without M and N (the nested leave-one-model-out that
-`gpuplan calibrate` runs on its training models), per engine.  Each rule turns those residuals into a
+residuals of each other model N predicted by a fit without M and N (`held_out_residuals` on M's training
+rows: the nested leave-one-model-out that `gpuplan calibrate` runs on its training models), per engine.  Each rule turns those residuals into a
 band; printed and saved (JSON): the share of M's held-out TPOTs and TTFTs inside, and the band's median
 high / low, overall and per engine and GPU.  All rules have a nominal 90% coverage:
 
@@ -28,7 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for `solver.*`
 
-from solver.calibration import band, fit_joint, predict_measurement, quantile, read_measurements, residuals  # noqa: E402
+from solver.calibration import (  # noqa: E402
+    band,
+    fit_joint,
+    held_out_residuals,
+    predict_measurement,
+    quantile,
+    read_measurements,
+)
 from solver.catalog import load_catalog  # noqa: E402
 
 
@@ -82,37 +89,31 @@ def main() -> None:
     t0 = time.time()
     cat = load_catalog()
     rows, _ = read_measurements(args.data, cat)
-    models = sorted({r.model for r in rows})
-    fits: dict[frozenset, dict] = {}
+    fits: dict[frozenset, dict] = {}  # the nested fits recur across held-out models (a fit without M and N)
 
-    def fit_without(*held: str) -> dict:
-        key = frozenset(held)
+    def fit_rows(rs: list) -> dict:
+        key = frozenset(rs)
         if key not in fits:
-            fits[key] = fit_joint(cat, [r for r in rows if r.model not in key], "nvidia_hopper", "band rules")
+            fits[key] = fit_joint(cat, rs, "nvidia_hopper", "band rules")
         return fits[key]
 
     # scored[rule][group] -> list of (tpot in, ttft in, tpot high/low, ttft high/low)
     scored: dict[str, dict[str, list[tuple]]] = {r: defaultdict(list) for r in RULES}
-    for held in models:
-        outer = fit_without(held)
-        inner: dict[str, list[tuple[list[float], list[float]]]] = defaultdict(list)  # engine -> per model N
-        for other in models:
-            if other == held:
-                continue
-            for engine, f in fit_without(held, other).items():
-                tpot, ttft = residuals(cat, [r for r in rows if r.model == other and r.engine == engine], f)
-                if tpot:
-                    inner[engine].append((tpot, ttft))
+    for held in sorted({r.model for r in rows}):
+        train = [r for r in rows if r.model != held]
+        outer = fit_rows(train)
+        bands = {(rule, engine): (rule_band(rule, [a for a, _ in by_model.values()]), rule_band(rule, [b for _, b in by_model.values()]))
+                 for engine, by_model in held_out_residuals(cat, train, fit_rows).items() if len(by_model) >= 2
+                 for rule in RULES}
         for m in rows:
-            if m.model != held or m.engine not in outer or len(inner[m.engine]) < 2:
+            if m.model != held or m.engine not in outer or (RULES[0], m.engine) not in bands:
                 continue
             pred = predict_measurement(cat, m, outer[m.engine])
             if pred is None:
                 continue
             r_ttft, r_tpot = math.log(m.ttft_ms / pred[0]), math.log(m.tpot_ms / pred[1])
             for rule in RULES:
-                lo_p, hi_p = rule_band(rule, [a for a, _ in inner[m.engine]])
-                lo_t, hi_t = rule_band(rule, [b for _, b in inner[m.engine]])
+                (lo_p, hi_p), (lo_t, hi_t) = bands[(rule, m.engine)]
                 item = (lo_p <= r_tpot <= hi_p, lo_t <= r_ttft <= hi_t, math.exp(hi_p - lo_p), math.exp(hi_t - lo_t))
                 for group in ("all", m.engine, m.gpu):
                     scored[rule][group].append(item)

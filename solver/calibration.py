@@ -313,32 +313,30 @@ def with_bands(fits: dict[str, PerfFactors], bands: dict) -> dict[str, PerfFacto
             for e, f in fits.items()}
 
 
+def held_out_residuals(catalog: Catalog, rows: list[Measurement], fit_rows) -> dict[str, dict[str, tuple[list[float], list[float]]]]:
+    """Per engine, per model: ln(measured/predicted) TPOT and TTFT of the model's rows predicted by
+    `fit_rows` of every other model's rows (leave-one-model-out); empty with fewer than two models."""
+    models = sorted({m.model for m in rows})
+    out: dict[str, dict[str, tuple[list[float], list[float]]]] = {}
+    if len(models) < 2:
+        return out
+    for mid in models:
+        for engine, f in fit_rows([m for m in rows if m.model != mid]).items():
+            tpot, ttft = residuals(catalog, [m for m in rows if m.model == mid and m.engine == engine], f)
+            if tpot:
+                out.setdefault(engine, {})[mid] = (tpot, ttft)
+    return out
+
+
 def cross_validated_bands(catalog: Catalog, rows: list[Measurement], fit_rows) -> dict[str, tuple[tuple[float, float], tuple[float, float]]]:
     """Per engine, the `band` of ln(measured/predicted) TPOT and TTFT for models left out of the fit
-    (leave-one-model-out).
+    (held_out_residuals, pooled over the models).
 
     The band is meant for a configuration of a model the fit may never have seen; a fit's residuals
     on its own rows understate that error (each model's systematic offset is partly fitted away).
     Engines measured on fewer than two models keep the in-sample band of their fit."""
-    models = sorted({m.model for m in rows})
-    held: dict[str, tuple[list[float], list[float]]] = {}
-    covered: dict[str, set[str]] = {}
-    if len(models) < 2:
-        return {}
-    for mid in models:
-        train = [m for m in rows if m.model != mid]
-        fits = fit_rows(train)
-        for engine, f in fits.items():
-            test = [m for m in rows if m.model == mid and m.engine == engine]
-            if not test:
-                continue
-            a, b = residuals(catalog, test, f)
-            if a:
-                acc = held.setdefault(engine, ([], []))
-                acc[0].extend(a)
-                acc[1].extend(b)
-                covered.setdefault(engine, set()).add(mid)
-    return {e: (band(a), band(b)) for e, (a, b) in sorted(held.items()) if len(covered[e]) >= 2}
+    return {e: (band([x for tpot, _ in by_model.values() for x in tpot]), band([x for _, ttft in by_model.values() for x in ttft]))
+            for e, by_model in sorted(held_out_residuals(catalog, rows, fit_rows).items()) if len(by_model) >= 2}
 
 
 def fit_all(catalog: Catalog, rows: list[Measurement], source: str) -> list[PerfFactors]:
