@@ -262,8 +262,10 @@ def load_catalog(overlays: Sequence[str | Path] = (), builtin: bool = True) -> C
 
 
 def _check_references(v: dict[str, list], raws: dict[str, _Raw], problems: list[str]) -> None:
-    gpu_ids = {g.id for g in v["gpus"]}
-    engine_ids = {e.id for e in v["engines"]}
+    # ids of every entry, valid or not: an entry that failed validation is reported once, not again
+    # as a dangling reference from each entry that names it
+    gpu_ids = set(raws["gpus"].data)
+    engine_ids = set(raws["engines"].data)
     for s in v["servers"]:
         if s.gpu not in gpu_ids:
             fname, line = raws["servers"].where[s.id].get("gpu", raws["servers"].where[s.id]["__entry__"])

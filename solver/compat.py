@@ -47,9 +47,11 @@ def precision_path(engine: Engine, gpu: Gpu, p: Precision) -> tuple[Path, str | 
     native_hw = NEEDS[p] in gpu.native_precisions
     if not native_hw and p in HARD:
         return "unsupported", f"{gpu.id} ({gpu.architecture}) has no {p.value} support"
+    doubt = (f"; {engine.name}'s {p.value} on {gpu.compat_key} is unverified (catalog engines.yaml, {engine.id} notes)"
+             if engine.is_unverified("precision", p.value, gpu.compat_key) else "")
     if status == "fallback" or not native_hw:
-        return "fallback", f"{gpu.id} runs {p.value} only through {engine.name}'s weight-only fallback (no native {p.value} tensor cores)"
-    return "native", None
+        return "fallback", f"{gpu.id} runs {p.value} only through {engine.name}'s weight-only fallback (no native {p.value} tensor cores){doubt}"
+    return "native", doubt[2:] or None
 
 
 def kv_precision_ok(engine: Engine, gpu: Gpu, p: Precision) -> Verdict:

@@ -174,6 +174,17 @@ def test_literal_value_suggests_nearest(tmp_path):
     assert "nvidia_hopper" in str(e.value)
 
 
+def test_unverified_engine_cell_must_exist(tmp_path):
+    p = write(tmp_path, "bad.yaml", "engines:\n- id: vllm\n  unverified: [precision.fp4.nvidia_hoper]\n")
+    with pytest.raises(CatalogError) as e:
+        load_catalog([p])
+    msg = str(e.value)
+    assert f"{p}:3: engines[id=vllm].unverified" in msg and "Did you mean: precision.fp4.nvidia_hopper" in msg
+    # the invalid engine is reported once, not again as a dangling reference from its calibration entries
+    assert len(e.value.problems) == 1, e.value.problems
+    assert load_catalog().engines["tensorrt-llm"].is_unverified("precision", "fp4", "nvidia_hopper")
+
+
 def test_dangling_gpu_reference(tmp_path):
     p = write(tmp_path, "bad.yaml", {"servers": [{"id": "ovh-l4-90", "gpu": "l4-24gbb"}]})
     with pytest.raises(CatalogError) as e:

@@ -246,3 +246,16 @@ def test_cli_memory_guide_example():
     assert (d["weights_gb"], d["context_gb"], d["total_gb"]) == (70.0, 62.5, 132.5)
     h100 = next(g for g in d["gpus"] if g["gpu"] == "h100-sxm-80gb")
     assert h100["min_gpus"] == 2
+
+
+def test_trtllm_serves_gpt_oss_mxfp4_on_hopper_as_an_unverified_fallback(catalog):
+    """aiconfigurator measured TensorRT-LLM serving gpt-oss-120b's MXFP4 experts on H200; Hopper has no FP4
+    tensor cores, so it is the weight-only path, flagged unverified; Ampere stays unsupported."""
+    e = est(catalog, model="gpt-oss-120b", gpu="h200-sxm", engine="tensorrt-llm", p=P.fp4, tp=1, c=32)
+    assert e.fits and e.precision_path == "fallback" and e.perf.tpot_ms > 0
+    assert any("weight-only fallback" in n and "unverified" in n for n in e.notes)
+    ampere = est(catalog, model="gpt-oss-120b", gpu="a100-sxm4-80gb", engine="tensorrt-llm", p=P.fp4, tp=2, c=32)
+    assert not ampere.fits and "does not run fp4" in ampere.reason
+    # vLLM's Hopper fp4 cell has a stored source (the gpt-oss recipe): a fallback, not flagged
+    v = est(catalog, model="gpt-oss-120b", gpu="h200-sxm", engine="vllm", p=P.fp4, tp=1, c=32)
+    assert v.precision_path == "fallback" and not any("unverified" in n for n in v.notes)

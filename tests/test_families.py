@@ -191,3 +191,14 @@ def test_bad_scenarios_raise(field, value):
 
     with pytest.raises(ValidationError):
         Scenario(**{**BASE, field: value})
+
+
+def test_front_names_the_unverified_engine_cell_it_relies_on(catalog):
+    """A configuration resting on an engine cell no stored source states says so, and only then."""
+    sc = dict(model="gpt-oss-120b", precision="fp4", users=16, input_tokens=1024, output_tokens=256, context_tokens=4096,
+              allow_fallback_precision=True)
+    trt = ok(plan(catalog, **sc, engine="tensorrt-llm"))
+    assert all("engine.precision.fp4.nvidia_hopper" in c["unverified"] for c in trt.front if c["gpu"].startswith("h"))
+    assert any(c["gpu"].startswith("h") for c in trt.front)
+    vllm = ok(plan(catalog, **sc, engine="vllm"))
+    assert not any(x.startswith("engine.") for c in vllm.front for x in c["unverified"])

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from solver.errors import suggestion
 from solver.schema.precision import Precision
 
 Status = Literal["yes", "no", "partial", "fallback", "experimental", "unknown"]
@@ -96,7 +97,27 @@ class Engine(_Strict):
         None, description="requests served at once by default (Ollama: 1); None = continuous batching"
     )
     source: list[str] = Field(min_length=1)
+    unverified: list[str] = Field(
+        default_factory=list,
+        description="cells whose status no stored source states, as dotted paths: precision.fp4.nvidia_hopper",
+    )
     notes: str | None = None
+
+    @field_validator("unverified")
+    @classmethod
+    def _unverified_cells_exist(cls, paths: list[str], info: ValidationInfo) -> list[str]:
+        cells = [f"hardware.{k}" for k in info.data.get("hardware", {})]
+        for table in ("precision", "kv_precision", "features"):
+            cells += [f"{table}.{row}.{k}" for row, keys in info.data.get(table, {}).items() for k in keys]
+        for path in paths:
+            if path not in cells:
+                raise ValueError(f"'{path}' names no cell this entry sets (table.row.hardware_class, e.g. "
+                                 f"precision.fp4.nvidia_hopper).{suggestion(path, cells)}")
+        return paths
+
+    def is_unverified(self, table: str, row: str, compat_key: str) -> bool:
+        """Whether the cell set for exactly this hardware class is flagged unverified."""
+        return ".".join(x for x in (table, row, compat_key) if x) in self.unverified
 
     def runs_on(self, compat_key: str) -> Status:
         return lookup(self.hardware, compat_key)
