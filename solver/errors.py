@@ -19,11 +19,14 @@ EXIT_PARTIAL = 4  # batch: some rows were infeasible or in error; the others wer
 
 
 def closest(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:
-    """Nearest valid values for `word` (difflib ratio), most similar first."""
+    """Nearest valid values for `word`: those it begins (a family name such as 'a100' names every A100,
+    up to 6, in order), then the most similar ones (difflib ratio)."""
     cands = list(candidates)
     lowered = {c.lower(): c for c in cands}
-    hits = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.5)
-    return [lowered[h] for h in hits]
+    w = word.strip().lower()
+    family = [lowered[c] for c in sorted(lowered) if w and c.startswith(w)][:6]
+    hits = [lowered[h] for h in difflib.get_close_matches(w, list(lowered), n=n, cutoff=0.5)]
+    return family + [h for h in hits if h not in family][:max(n - len(family), 0)]
 
 
 def suggestion(word: str, candidates: Iterable[str]) -> str:

@@ -120,6 +120,14 @@ def test_unknown_id_offers_closest(catalog):
     assert "llama-3.3-70b" in str(e.value)
 
 
+def test_a_family_name_lists_its_members(catalog):
+    """'a100' is not an id: the error lists every A100 (difflib alone suggested a10, a10g, v100s)."""
+    with pytest.raises(UnknownIdError) as e:
+        catalog.gpu("a100")
+    assert all(g in str(e.value) for g in ("a100-pcie-40gb", "a100-pcie-80gb", "a100-sxm4-40gb", "a100-sxm4-80gb"))
+    assert "v100s" not in str(e.value)
+
+
 # ------------------------------------------------------------------------------------------ overlays
 def write(tmp_path: Path, name: str, data: dict | str) -> Path:
     p = tmp_path / name
