@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from solver.catalog import Catalog
-from solver.compat import engine_runs, features_ok, kv_precision_ok, parallelism_ok, precision_path
+from solver.compat import (
+    engine_runs,
+    features_ok,
+    kv_precision_for,
+    kv_precision_ok,
+    parallelism_ok,
+    precision_path,
+)
 from solver.estimate import band_factors
 from solver.memory import plan_memory
 from solver.perf import Perf, ReplicaSpeed, fabric_of
@@ -26,6 +33,7 @@ from solver.scaling import HOURS_PER_MONTH
 from solver.schema.engine import Engine
 from solver.schema.hardware import Gpu, Server
 from solver.schema.llm import LlmModel
+from solver.schema.precision import Precision
 from solver.schema.scenario import Scenario
 
 MAX_REPLICA_SERVERS = 16  # a replica spans at most this many servers
@@ -44,6 +52,7 @@ class Shape:
     replicas_per_server: int  # >= 1 when the replica fits in one server, else 0
     precision_path: str  # native | fallback
     precision_note: str | None
+    kv_precision: Precision
     feature_problem: str | None  # a required feature the engine lacks on this GPU
     price_per_hour: float | None  # per server, in the scenario's currency; None = unknown there
     kv_pool_gib: float
@@ -181,7 +190,6 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
     engines = list(catalog.engines.values()) if scenario.engine == "any" else [catalog.engine(scenario.engine)]
     peak = scenario.peak_users
     seq, ctx = scenario.prompt_tokens + scenario.output_tokens, scenario.context_tokens
-    kv = scenario.kv
     cands = Candidates(model=model, shapes=[], options=[], peak_users=peak)
     rej = cands.rejections
     # memory and speed depend on the GPU, engine, layout and links, not on who sells the server: many
@@ -212,6 +220,7 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
             if path == "unsupported":
                 rej.append((head, note))
                 continue
+            kv = kv_precision_for(engine, gpu, scenario.precision, scenario.kv_precision)
             v = kv_precision_ok(engine, gpu, kv)
             if not v.ok:
                 rej.append((head, v.reason))
@@ -245,7 +254,7 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
                 shape = Shape(
                     key=f"{server.id}|{engine.id}|tp{tp}|pp{pp}", server=server, gpu=gpu, engine=engine, tp=tp, pp=pp,
                     gpus_per_replica=gpr, servers_per_replica=spr, replicas_per_server=0 if spr > 1 else server.gpu_count // gpr,
-                    precision_path=path, precision_note=note, feature_problem=None if feat.ok else feat.reason,
+                    precision_path=path, precision_note=note, kv_precision=kv, feature_problem=None if feat.ok else feat.reason,
                     price_per_hour=price, kv_pool_gib=mem.kv_pool_gib, max_users_memory=mem.max_concurrency,
                     calibrated=exact, band=band_factors(factors, exact))
                 if early:
@@ -296,7 +305,7 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
     entry = memo.get(skey)
     if entry is None:
         entry = memo[skey] = _speed_entry(cands.model, shape.gpu, fab, scenario.precision, shape.precision_path == "native",
-                                          scenario.kv, shape.tp, shape.pp, scenario.prompt_tokens, scenario.output_tokens,
+                                          shape.kv_precision, shape.tp, shape.pp, scenario.prompt_tokens, scenario.output_tokens,
                                           factors, shape.engine.max_parallel_requests)
     speed, at_load = entry
 

@@ -54,6 +54,21 @@ def precision_path(engine: Engine, gpu: Gpu, p: Precision) -> tuple[Path, str | 
     return "native", doubt[2:] or None
 
 
+def kv_precision_for(engine: Engine, gpu: Gpu, weights: Precision, asked: Precision | None) -> Precision:
+    """The KV-cache format: the one asked for, else the 16-bit format this engine keeps on this GPU.
+
+    bf16 (fp16 with fp16 weights) where the engine and the GPU have it, else fp16: Ollama and llama.cpp
+    keep an f16 cache, and Volta/Turing have no bf16 (engines cast to fp16 there), so "16-bit KV" must
+    not reject them.  Bytes are the same either way; only the compatibility check differs."""
+    if asked is not None:
+        return asked
+    order = (Precision.fp16, Precision.bf16) if weights == Precision.fp16 else (Precision.bf16, Precision.fp16)
+    for p in order:
+        if kv_precision_ok(engine, gpu, p).ok and (p != Precision.bf16 or "bf16" in gpu.native_precisions):
+            return p
+    return order[0]
+
+
 def kv_precision_ok(engine: Engine, gpu: Gpu, p: Precision) -> Verdict:
     status = engine.kv_status(p, gpu.compat_key)
     if status in ("yes", "partial"):

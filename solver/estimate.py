@@ -60,6 +60,7 @@ class Estimate:
     concurrency: int
     input_len: int
     output_len: int
+    parallel_requests: int | None  # the engine's cap on requests served at once (None: what the KV cache holds)
     fits: bool
     reason: str | None
     memory: MemoryPlan | None
@@ -91,6 +92,7 @@ class Estimate:
             "concurrency": self.concurrency,
             "input_len": self.input_len,
             "output_len": self.output_len,
+            "parallel_requests": self.parallel_requests,
             "max_concurrency": self.memory.max_concurrency if self.memory else 0,
             "memory_gib": self.memory.as_dict() if self.memory else None,
         }
@@ -174,7 +176,8 @@ def prepare(
     context = context or (input_len + output_len)
     base = dict(model=model.id, gpu=gpu.id, engine=engine.id, server=server.id, interconnect=server.interconnect.kind,
                 precision=precision.value, kv_precision=kv_precision.value, tp=tp, pp=pp, gpus=gpus, servers=servers,
-                concurrency=concurrency, input_len=input_len, output_len=output_len)
+                concurrency=concurrency, input_len=input_len, output_len=output_len,
+                parallel_requests=engine.max_parallel_requests)
     notes: list[str] = []
 
     def reject(reason: str, path: str = "unsupported") -> Prepared:

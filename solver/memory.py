@@ -124,7 +124,7 @@ class MemoryPlan:
 
 def workspace_gib(model: LlmModel, engine: Engine, gpu: Gpu, tp: int, pp: int, context: int) -> tuple[float, float]:
     """(activations, overhead) per GPU in GiB."""
-    gguf = engine.max_parallel_requests is not None or not engine.parallelism.tensor_parallel
+    gguf = not engine.parallelism.tensor_parallel  # the ggml servers (llama.cpp, Ollama): layer split, n_batch budget
     tokens = min(TOKEN_BUDGET_GGUF if gguf else TOKEN_BUDGET, max(context, 1))
     if model.moe is not None:
         ffn = model.moe.expert_intermediate_size * (model.moe.experts_per_token + model.moe.shared_experts)

@@ -134,7 +134,7 @@ def config_dict(o: Option, sc: Scenario) -> dict:
         "users_served": capacity(o),
         "precision": sc.precision.value,
         "precision_path": s.precision_path,
-        "kv_precision": sc.kv.value,
+        "kv_precision": s.kv_precision.value,
         "memory_headroom_pct": round(100 * (1 - o.kv_need_gib / s.kv_pool_gib), 1) if s.kv_pool_gib > 0 else 0.0,
         "ttft_ms": round(p.ttft_ms, 2),
         "tpot_ms": round(p.tpot_ms, 3),

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 
+from solver import compat
 from solver.candidates import Option, Shape
 from solver.catalog import Catalog
-from solver.compat import engine_runs, features_ok, kv_precision_ok, parallelism_ok, precision_path
 from solver.families import violations
 from solver.pricing import hourly_price
 from solver.schema.llm import LlmModel
@@ -34,14 +34,18 @@ def rebuild(config: dict, sc: Scenario, catalog: Catalog, model: LlmModel) -> tu
     spans = gpr > server.gpu_count
     if spans and gpr % server.gpu_count:
         problems.append(f"a replica of {gpr} GPUs does not take whole servers of {server.gpu_count}")
-    for v in (engine_runs(engine, gpu), kv_precision_ok(engine, gpu, sc.kv), parallelism_ok(engine, model, tp, pp, spans)):
+    kv = compat.kv_precision_for(engine, gpu, sc.precision, sc.kv_precision)
+    if config.get("kv_precision") != kv.value:
+        problems.append(f"KV cache {config.get('kv_precision')}: {engine.name} on {gpu.id} keeps {kv.value} for this scenario")
+    for v in (compat.engine_runs(engine, gpu), compat.kv_precision_ok(engine, gpu, kv),
+              compat.parallelism_ok(engine, model, tp, pp, spans)):
         if not v.ok:
             problems.append(v.reason)
-    path, note = precision_path(engine, gpu, sc.precision)
+    path, note = compat.precision_path(engine, gpu, sc.precision)
     if path == "unsupported":
         problems.append(note)
     users = math.ceil(sc.peak_users / replicas)
-    est = estimate(catalog, model, gpu, engine, sc.precision, sc.kv, tp, pp, sc.prompt_tokens, sc.output_tokens,
+    est = estimate(catalog, model, gpu, engine, sc.precision, kv, tp, pp, sc.prompt_tokens, sc.output_tokens,
                    users, sc.context_tokens, server, sc.memory_rule)
     if est.memory is None or est.perf is None:
         problems.append(f"the estimate model cannot run it: {est.reason}")
@@ -53,12 +57,12 @@ def rebuild(config: dict, sc: Scenario, catalog: Catalog, model: LlmModel) -> tu
     if config["servers"] != servers:
         problems.append(f"packaging: {replicas} replicas of {gpr} GPUs need {servers} servers of {server.gpu_count}, not {config['servers']}")
     price = hourly_price(server, sc.currency, catalog.pricing)
-    feat = features_ok(engine, gpu, sc.features)
+    feat = compat.features_ok(engine, gpu, sc.features)
     factors, exact = catalog.factors(engine.id, gpu.compat_key)
     # KV pool and memory capacity do not depend on the load; take them from the recomputed plan
     shape = Shape(key=f"{server.id}|{engine.id}|tp{tp}|pp{pp}", server=server, gpu=gpu, engine=engine, tp=tp, pp=pp,
                   gpus_per_replica=gpr, servers_per_replica=spr, replicas_per_server=rps, precision_path=path,
-                  precision_note=note, feature_problem=None if feat.ok else feat.reason, price_per_hour=price,
+                  precision_note=note, kv_precision=kv, feature_problem=None if feat.ok else feat.reason, price_per_hour=price,
                   kv_pool_gib=mem1.kv_pool_gib, max_users_memory=mem1.max_concurrency if mem1.max_concurrency else 0,
                   calibrated=exact, band=band_factors(factors, exact))
     option = Option(shape=shape, users_per_replica=users, replicas=replicas, servers=servers,

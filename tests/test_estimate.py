@@ -240,6 +240,30 @@ def test_cli_invalid_arguments_exit_2(args):
     assert r.returncode == 2 and "Traceback" not in r.stderr
 
 
+def test_cli_parallel_requests_tells_ollama_otherwise():
+    """Ollama serves one request at a time unless told otherwise (OLLAMA_NUM_PARALLEL): --parallel-requests."""
+    base = ["estimate", "--model", "llama-3.1-8b", "--gpu", "l40s", "--engine", "ollama", "--precision", "int4",
+            "--kv-precision", "fp16", "--concurrency", "8", "--json"]
+    one, four = (json.loads(run(*base, *extra).stdout) for extra in ([], ["--parallel-requests", "4"]))
+    assert (one["parallel_requests"], four["parallel_requests"]) == (1, 4)
+    assert (one["max_concurrency"], four["max_concurrency"]) == (1, 4)
+    assert four["memory_gib"]["kv_cache"] == pytest.approx(4 * one["memory_gib"]["kv_cache"], rel=0.01)  # 4 resident
+    assert four["output_tokens_per_s"] > 2 * one["output_tokens_per_s"] and four["ttft_ms"] < one["ttft_ms"] / 2
+    assert run(*base, "--parallel-requests", "0").returncode == 2
+
+
+def test_parallel_requests_cap_batches_any_engine(catalog):
+    """A cap on a continuous-batching engine (vLLM --max-num-seqs) decodes at most that many at once."""
+    capped = catalog.engine("vllm").model_copy(update={"max_parallel_requests": 8})
+    eight = est(catalog, c=8).perf
+    queued = estimate(catalog, catalog.model("llama-3.1-70b"), catalog.gpu("h100-sxm"), capped, P.fp8, P.bf16, 4, 1,
+                      1024, 256, 32)
+    assert queued.parallel_requests == 8 and est(catalog, c=8).parallel_requests is None
+    assert queued.perf.tpot_ms == pytest.approx(eight.tpot_ms)
+    assert queued.perf.ttft_ms > 3 * eight.ttft_ms
+    assert queued.perf.output_tokens_per_s == pytest.approx(eight.output_tokens_per_s, rel=0.05)
+
+
 def test_cli_memory_guide_example():
     r = run("memory", "--model", "llama-3.3-70b", "--context", "128000", "--precision", "fp8", "--rule", "guide", "--json")
     d = json.loads(r.stdout)

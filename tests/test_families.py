@@ -202,3 +202,27 @@ def test_front_names_the_unverified_engine_cell_it_relies_on(catalog):
     assert any(c["gpu"].startswith("h") for c in trt.front)
     vllm = ok(plan(catalog, **sc, engine="vllm"))
     assert not any(x.startswith("engine.") for c in vllm.front for x in c["unverified"])
+
+
+def test_16_bit_kv_is_the_format_each_engine_keeps_on_each_gpu(catalog):
+    """Ollama keeps an f16 cache and has no bf16 one: the default "16-bit KV" must not make it infeasible;
+    the independent validator recomputes the format and rejects a configuration that reports another."""
+    from solver.compat import kv_precision_for
+    from solver.schema.precision import Precision as P
+    from solver.schema.scenario import Scenario
+    from solver.validate import validate_config
+
+    ollama, vllm = catalog.engine("ollama"), catalog.engine("vllm")
+    l40s, v100 = catalog.gpu("l40s"), catalog.gpu("v100s")
+    assert kv_precision_for(ollama, l40s, P.int4, None) == P.fp16
+    assert kv_precision_for(vllm, l40s, P.int4, None) == P.bf16
+    assert kv_precision_for(vllm, l40s, P.fp16, None) == P.fp16
+    assert kv_precision_for(vllm, v100, P.int4, None) == P.fp16  # no bf16 on Volta
+    assert kv_precision_for(vllm, l40s, P.int4, P.fp8) == P.fp8  # asked for: kept (the check may then reject it)
+    sc = dict(model="llama-3.1-8b", users=8, engine="ollama", precision="int4")
+    p = ok(plan(catalog, **sc))
+    assert {c["kv_precision"] for c in p.front} == {"fp16"}
+    c = p.front[0]
+    scenario, model = Scenario(**sc), catalog.model("llama-3.1-8b")
+    assert validate_config(c, scenario, catalog, model) == []
+    assert any("KV cache bf16" in x for x in validate_config({**c, "kv_precision": "bf16"}, scenario, catalog, model))

@@ -24,7 +24,7 @@ def _precision(ctx, param, value):  # click callback
 precision_opt = click.option("--precision", callback=_precision, default="bf16", show_default=True,
                              help="Weight precision: fp32, fp16, bf16, fp8, int8, int4, fp4.")
 kv_opt = click.option("--kv-precision", callback=_precision, default=None,
-                      help="KV-cache precision (default: 16-bit, like fp16/bf16 weights).")
+                      help="KV-cache precision (default: 16-bit - bf16, or fp16 with fp16 weights or where the engine or GPU has no bf16).")
 
 
 def _kv(precision: Precision, kv: Precision | None) -> Precision:
@@ -94,12 +94,17 @@ def memory_cmd(model, context, precision, kv_precision, rule, engine, users, as_
 @click.option("--output-len", type=click.IntRange(1), default=256, show_default=True, help="Generated tokens per request.")
 @click.option("--concurrency", type=click.IntRange(1), default=1, show_default=True, help="Requests in flight.")
 @click.option("--context", type=click.IntRange(1), default=None, help="Longest sequence to hold (default input+output).")
+@click.option("--parallel-requests", type=click.IntRange(1), default=None,
+              help="Requests the engine serves at once; the others queue (Ollama's OLLAMA_NUM_PARALLEL, vLLM's "
+                   "--max-num-seqs, SGLang's --max-running-requests, TensorRT-LLM's max_batch_size).  Default: the "
+                   "engine's own - Ollama 1, the others as many as the KV cache holds.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the documented contract).")
 @catalog_option
 def estimate_cmd(model, gpu, tp, pp, precision, kv_precision, engine, server, input_len, output_len, concurrency,
-                 context, as_json, catalog_paths):
+                 context, parallel_requests, as_json, catalog_paths):
     """Memory and speed of one fixed configuration, with an error band. Not fitting is an answer (exit 0)."""
     from solver.catalog import load_catalog
+    from solver.compat import kv_precision_for
     from solver.estimate import estimate
     from solver.resolve import resolve_model
 
@@ -109,7 +114,10 @@ def estimate_cmd(model, gpu, tp, pp, precision, kv_precision, engine, server, in
     g = cat.gpu(gpu)
     if srv is not None and srv.gpu != g.id:
         raise GpuplanError(f"server {srv.id} carries {srv.gpu}, not {g.id}")
-    est = estimate(cat, llm, g, cat.engine(engine), precision, _kv(precision, kv_precision), tp, pp,
+    eng = cat.engine(engine)
+    if parallel_requests is not None:
+        eng = eng.model_copy(update={"max_parallel_requests": parallel_requests})
+    est = estimate(cat, llm, g, eng, precision, kv_precision_for(eng, g, precision, kv_precision), tp, pp,
                    input_len, output_len, concurrency, context, srv)
     d = est.as_dict()
     if as_json:

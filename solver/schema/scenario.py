@@ -25,7 +25,7 @@ class Scenario(BaseModel):
     )
     output_tokens: int = Field(512, gt=0, description="typical generated tokens per request")
     precision: Precision = Field(Precision.bf16, description="weight precision")
-    kv_precision: Precision | None = Field(None, description="KV-cache precision; default: 16-bit like the weights")
+    kv_precision: Precision | None = Field(None, description="KV-cache precision; default: 16-bit (bf16, or fp16 with fp16 weights or where the engine or GPU has no bf16)")
     users: int = Field(1, ge=1, le=10_000_000, description="concurrent users (requests in flight)")
     engine: str = Field("any", description="inference server id, or 'any'")
     features: list[str] = Field(default_factory=list, description="engine features the deployment needs")
@@ -78,12 +78,6 @@ class Scenario(BaseModel):
     @property
     def prompt_tokens(self) -> int:
         return self.input_tokens if self.input_tokens is not None else self.context_tokens - self.output_tokens
-
-    @property
-    def kv(self) -> Precision:
-        if self.kv_precision is not None:
-            return self.kv_precision
-        return Precision.fp16 if self.precision == Precision.fp16 else Precision.bf16
 
     @property
     def peak_users(self) -> int:
