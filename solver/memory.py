@@ -2,7 +2,8 @@
 
 Formulas (docs/model.md gives sources):
 - weights: params x bytes/param (+ quantization scales, solver.schema.precision); embeddings and the LM
-  head stay 16-bit in quantized checkpoints; MoE counts every expert; sharded over TP x PP;
+  head stay 16-bit in quantized checkpoints; a model whose published checkpoint quantises only its
+  experts (gpt-oss: MXFP4) keeps the rest 16-bit; MoE counts every expert; sharded over TP x PP;
 - KV per token: MHA/GQA/MQA 2 x layers x kv_heads x head_dim x bytes; MLA (kv_lora_rank + rope dim)
   x layers x bytes; local (sliding / chunked) layers cache at most `window_tokens`;
   per GPU: KV heads split over TP, each GPU keeping at least one (replicated when kv_heads < TP);
@@ -49,12 +50,36 @@ def _p(x: Precision | str) -> Precision:
     return x if isinstance(x, Precision) else Precision(x)
 
 
+def routed_expert_params(model: LlmModel) -> int:
+    """Parameters of all routed experts (0 for a dense model): total minus what every token uses
+    besides its routed experts (attention, shared experts, embeddings)."""
+    m = model.moe
+    if m is None:
+        return 0
+    routed_active = m.experts_per_token * 3 * model.hidden_size * m.expert_intermediate_size * m.moe_layers
+    return model.params_total - (model.params_active - routed_active)
+
+
+def expert_bytes_per_param(model: LlmModel, precision: Precision | str) -> float:
+    """Bytes of one routed-expert weight in `precision` (the published checkpoint's scales where it has its own)."""
+    p = _p(precision)
+    ck = model.checkpoint
+    if ck is not None and ck.precision == p:
+        return BYTES_PER_VALUE[p] + ck.scale_bytes_per_param
+    return weight_bytes_per_param(p)
+
+
 def weight_bytes(model: LlmModel, precision: Precision | str) -> float:
-    """All weights of the model in `precision` (bytes)."""
+    """All weights of the model in `precision` (bytes).  A checkpoint that quantises only its experts
+    (gpt-oss: MXFP4 experts, BF16 attention and router) keeps the rest of the body in 16 bits."""
     p = _p(precision)
     embed = model.embedding_params + model.lm_head_params
     body = model.params_total - embed
     embed_bpp = BYTES_PER_VALUE[Precision.bf16] if p in QUANTIZED else BYTES_PER_VALUE[p]
+    ck = model.checkpoint
+    if ck is not None and ck.precision == p and ck.modules == "experts":
+        experts = routed_expert_params(model)
+        return experts * expert_bytes_per_param(model, p) + (body - experts) * BYTES_PER_VALUE[Precision.bf16] + embed * embed_bpp
     return body * weight_bytes_per_param(p) + embed * embed_bpp
 
 

@@ -28,11 +28,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from solver.memory import kv_bytes_per_sequence, kv_share_per_gpu, weight_bytes
+from solver.memory import (
+    expert_bytes_per_param,
+    kv_bytes_per_sequence,
+    kv_share_per_gpu,
+    routed_expert_params,
+    weight_bytes,
+)
 from solver.schema.calibration import PerfFactors
 from solver.schema.hardware import Gpu, Server
 from solver.schema.llm import LlmModel
-from solver.schema.precision import Precision, weight_bytes_per_param
+from solver.schema.precision import Precision
 
 ACT_BYTES = 2  # activations exchanged in 16-bit
 FALLBACK_BW_FACTOR = 1.0  # weight-only (Marlin-style) kernels stream weights at the dense rate; their cost is 16-bit compute
@@ -120,7 +126,7 @@ def _model_work(model: LlmModel) -> ModelWork:
         m = model.moe
         routed_active = m.experts_per_token * 3 * model.hidden_size * m.expert_intermediate_size * m.moe_layers
         nonexpert = model.params_active - routed_active
-        expert = (model.params_total - nonexpert) / (m.experts * m.moe_layers)
+        expert = routed_expert_params(model) / (m.experts * m.moe_layers)
         return ModelWork(matmul, attn, float(nonexpert), float(expert), float(routed_active))
     return ModelWork(matmul, attn, float(model.params_total), 0.0)
 
@@ -151,7 +157,7 @@ def decode_weight_bytes(model: LlmModel, precision: Precision, batch: float, moe
     work = model_work(model)
     touched = m.experts * (1 - (1 - m.experts_per_token / m.experts) ** max(batch, 1.0))
     full = weight_bytes(model, precision)
-    expert_bytes = work.expert_params * m.moe_layers * weight_bytes_per_param(precision)
+    expert_bytes = work.expert_params * m.moe_layers * expert_bytes_per_param(model, precision)
     return full - expert_bytes * m.experts + expert_bytes * touched / moe_efficiency
 
 

@@ -56,6 +56,29 @@ def test_weights_scale_with_precision_and_keep_embeddings_16bit(catalog):
     assert fp8 == pytest.approx((m.params_total - m.embedding_params - m.lm_head_params) * (1 + 4 / 16384) + embed)
 
 
+@pytest.mark.parametrize(("model", "published_gib"), [("gpt-oss-120b", 60.8), ("gpt-oss-20b", 12.8)])
+def test_gpt_oss_fp4_is_its_published_checkpoint(catalog, model, published_gib):
+    """gpt-oss ships MXFP4 experts (1 scale byte per 32 values) and BF16 attention and router: the weights
+    match the model card's checkpoint size (reference/models.yaml); uniform NVFP4 gave 62.75 / 12.51 GiB."""
+    m = catalog.model(model)
+    assert weight_bytes(m, P.fp4) / GIB == pytest.approx(published_gib, rel=0.005)
+    # other precisions are the uniform formats: the checkpoint's layout is that of fp4 only
+    body = m.params_total - m.embedding_params - m.lm_head_params
+    assert weight_bytes(m, P.fp8) == pytest.approx(body * (1 + 4 / 16384) + (m.embedding_params + m.lm_head_params) * 2)
+
+
+def test_checkpoint_of_experts_needs_a_moe_model(tmp_path):
+    from solver.catalog import load_catalog
+    from solver.errors import CatalogError
+
+    p = tmp_path / "bad.yaml"
+    p.write_text("models:\n- id: llama-3.1-8b\n  checkpoint: {precision: fp4, modules: experts, "
+                 "scale_bytes_per_param: 0.03125, source: [x]}\n")
+    with pytest.raises(CatalogError) as e:
+        load_catalog([p])
+    assert f"{p}:3: models[id=llama-3.1-8b].checkpoint" in str(e.value) and "needs a MoE model" in str(e.value)
+
+
 def test_guide_rule_reproduces_the_worked_example():
     weights, context = guide_total_gb(70, P.fp8, 128_000)
     assert (weights, context) == (70.0, 62.5)

@@ -177,6 +177,17 @@ def nominal_b(m: dict) -> float:
     return round(total_b, 1)
 
 
+
+def checkpoint(m: dict) -> dict | None:
+    """The published checkpoint's own layout where it quantises only the experts (gpt-oss: 'native MXFP4
+    MoE + BF16 rest'); MXFP4 stores one E8M0 scale byte per 32 values (reference/hardware.yaml, fp4_formats)."""
+    for v in m.get("quantized_variants") or []:
+        if str(v.get("fmt", "")).startswith("native MXFP4 MoE + BF16 rest"):
+            return {"precision": "fp4", "modules": "experts", "scale_bytes_per_param": 1 / 32,
+                    "source": [f"shared/reference/models.yaml ({m['id']}.quantized_variants: {v['fmt']})",
+                               "shared/reference/hardware.yaml (fp4_formats: OCP MXFP4, 32-element blocks, E8M0 scale)"]}
+    return None
+
 def build_models(ref: Path) -> list[dict]:
     data = yaml.safe_load((ref / "models.yaml").read_text())["models"]
     out = []
@@ -235,6 +246,7 @@ def build_models(ref: Path) -> list[dict]:
                 "mla": mla,
                 "sliding_window": sw,
                 "moe": moe,
+                **({"checkpoint": ck} if (ck := checkpoint(m)) else {}),
                 "kv_bytes_per_token_bf16": int(m["kv_cache"]["kv_bytes_per_token_bf16"]),
                 "source": ["shared/reference/models.yaml", *m["sources"]],
                 **({"notes": m["notes"]} if m.get("notes") else {}),

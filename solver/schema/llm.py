@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from solver.schema.precision import Precision
 
 
 class _Strict(BaseModel):
@@ -31,6 +33,16 @@ class SlidingWindow(_Strict):
     window_tokens: int = Field(gt=0, description="tokens a local layer attends to (and caches)")
 
 
+class Checkpoint(_Strict):
+    """How the model's own published weights are quantised, where that is not the uniform format: gpt-oss
+    ships MXFP4 experts (4 bits + one E8M0 scale byte per 32 values) and keeps every other matrix in BF16."""
+
+    precision: Precision = Field(description="the weight precision this describes (a user asking for it gets this layout)")
+    modules: Literal["experts"] = Field(description="which weights are in `precision`; the rest of the body stays 16-bit")
+    scale_bytes_per_param: float = Field(ge=0, description="block-scale bytes per quantised value (MXFP4: 1/32)")
+    source: list[str] = Field(min_length=1)
+
+
 class LlmModel(_Strict):
     id: str
     name: str
@@ -54,6 +66,7 @@ class LlmModel(_Strict):
     mla: Mla | None = None
     sliding_window: SlidingWindow | None = None
     moe: Moe | None = None
+    checkpoint: Checkpoint | None = Field(None, description="the published weights' own quantisation layout")
     kv_bytes_per_token_bf16: int = Field(
         gt=0, description="reference figure: 16-bit KV bytes per token over full-attention layers"
     )
@@ -61,6 +74,13 @@ class LlmModel(_Strict):
     source: list[str] = Field(min_length=1)
     unverified: list[str] = Field(default_factory=list)
     notes: str | None = None
+
+    @field_validator("checkpoint")
+    @classmethod
+    def _experts_need_moe(cls, v: Checkpoint | None, info: ValidationInfo) -> Checkpoint | None:
+        if v is not None and v.modules == "experts" and info.data.get("moe") is None:
+            raise ValueError("modules: experts needs a MoE model (set moe, or drop checkpoint)")
+        return v
 
     @property
     def global_layers(self) -> int:
