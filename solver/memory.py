@@ -50,14 +50,18 @@ def _p(x: Precision | str) -> Precision:
     return x if isinstance(x, Precision) else Precision(x)
 
 
+def routed_active_params(model: LlmModel) -> int:
+    """Parameters of the routed experts one token uses (gate, up and down projections; 0 for a dense model)."""
+    m = model.moe
+    return 0 if m is None else m.experts_per_token * 3 * model.hidden_size * m.expert_intermediate_size * m.moe_layers
+
+
 def routed_expert_params(model: LlmModel) -> int:
     """Parameters of all routed experts (0 for a dense model): total minus what every token uses
     besides its routed experts (attention, shared experts, embeddings)."""
-    m = model.moe
-    if m is None:
+    if model.moe is None:
         return 0
-    routed_active = m.experts_per_token * 3 * model.hidden_size * m.expert_intermediate_size * m.moe_layers
-    return model.params_total - (model.params_active - routed_active)
+    return model.params_total - (model.params_active - routed_active_params(model))
 
 
 def expert_bytes_per_param(model: LlmModel, precision: Precision | str) -> float:

@@ -32,6 +32,7 @@ from solver.memory import (
     expert_bytes_per_param,
     kv_bytes_per_sequence,
     kv_share_per_gpu,
+    routed_active_params,
     routed_expert_params,
     weight_bytes,
 )
@@ -124,7 +125,7 @@ def _model_work(model: LlmModel) -> ModelWork:
     attn = 2.0 * model.attention_heads * (qk + v)
     if model.moe is not None:
         m = model.moe
-        routed_active = m.experts_per_token * 3 * model.hidden_size * m.expert_intermediate_size * m.moe_layers
+        routed_active = routed_active_params(model)
         nonexpert = model.params_active - routed_active
         expert = routed_expert_params(model) / (m.experts * m.moe_layers)
         return ModelWork(matmul, attn, float(nonexpert), float(expert), float(routed_active))

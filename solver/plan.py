@@ -156,8 +156,8 @@ def config_dict(o: Option, sc: Scenario) -> dict:
         "bound": p.bound,
         "binding_constraint": binding(o, sc),
         "unverified": sorted({f"gpu.{x}" for x in s.gpu.unverified} | {f"server.{x}" for x in s.server.unverified}
-                             | {f"engine.{x}" for x in s.engine.unverified
-                                if x in (f"precision.{sc.precision.value}.{s.gpu.compat_key}", f"hardware.{s.gpu.compat_key}")}),
+                             | {f"engine.{x}" for x in s.engine.doubts(s.gpu.compat_key, sc.precision.value,
+                                                                     s.kv_precision.value, sc.features)}),
         "notes": [n for n in (s.precision_note,) if n],
     }
 

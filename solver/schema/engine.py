@@ -119,6 +119,11 @@ class Engine(_Strict):
         """Whether the cell set for exactly this hardware class is flagged unverified."""
         return ".".join(x for x in (table, row, compat_key) if x) in self.unverified
 
+    def doubts(self, compat_key: str, precision: str, kv_precision: str, features: tuple[str, ...] | list[str] = ()) -> list[str]:
+        """The unverified cells a configuration on this hardware class rests on."""
+        cells = [("hardware", ""), ("precision", precision), ("kv_precision", kv_precision), *(("features", f) for f in features)]
+        return [".".join(x for x in (t, r, compat_key) if x) for t, r in cells if self.is_unverified(t, r, compat_key)]
+
     def runs_on(self, compat_key: str) -> Status:
         return lookup(self.hardware, compat_key)
 
