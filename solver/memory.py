@@ -10,7 +10,8 @@ Formulas (docs/model.md gives sources):
   the MLA latent is replicated on every TP rank; layers split over PP;
 - workspace: activations of one forward pass over the engine's token budget, logits, CUDA graphs,
   collective buffers and the runtime reserve (model parameters, documented, not facts);
-- the engine's memory rule sizes the KV pool: vLLM/SGLang a fraction of total memory, TensorRT-LLM
+- the engine's memory rule sizes the KV pool: vLLM a fraction of total memory, SGLang its own share of
+  it (what its reserve for activations and CUDA graphs leaves, sglang_reserved_gib), TensorRT-LLM
   and LMDeploy a fraction of what is free after weights, Ollama/llama.cpp all that remains.
 
 The guide's rule (`rule="guide"`): params(B) x precision factor + context tokens x 0.5 MB / 1024,
@@ -151,6 +152,32 @@ class MemoryPlan:
         }
 
 
+def sglang_reserved_gib(gpu_gib: float, tp: int, pp: int) -> float:
+    """Memory SGLang keeps out of its static pool (weights + KV cache) on one GPU, in GiB.
+
+    SGLang 0.5.8.post1, `ServerArgs._handle_gpu_memory_settings` (defaults: no speculative decoding, no
+    DP attention, no piecewise CUDA graphs): chunked_prefill_size and cuda_graph_max_bs by GPU memory,
+    reserved = 512 + 1.5 x max(chunk, 2048) + 2 x graph_bs + 1024 x TP x PP / 8 MiB, at least 10 GiB on
+    GPUs above 60 GiB; mem_fraction_static = round((GPU - reserved) / GPU, 3).  Activations and CUDA
+    graphs live in the reserve, so they are not subtracted again."""
+    mib = gpu_gib * 1024
+    if mib < 20 * 1024:
+        chunk, graph_bs = 2048, 8
+    elif mib < 35 * 1024:
+        chunk, graph_bs = 2048, 24 if tp < 4 else 80
+    elif mib < 60 * 1024:
+        chunk, graph_bs = 4096, 32 if tp < 4 else 160
+    elif mib < 160 * 1024:
+        chunk, graph_bs = 8192, 256 if tp < 4 else 512
+    else:
+        chunk, graph_bs = 16384, 512
+    reserved = 512 + 1.5 * max(chunk, 2048) + 2 * graph_bs + 1024 * tp * pp / 8
+    if mib > 60 * 1024:
+        reserved = max(reserved, 10 * 1024)
+    fraction = round((mib - reserved) / mib, 3)
+    return gpu_gib * (1 - fraction)
+
+
 def workspace_gib(model: LlmModel, engine: Engine, gpu: Gpu, tp: int, pp: int, context: int) -> tuple[float, float]:
     """(activations, overhead) per GPU in GiB."""
     gguf = not engine.parallelism.tensor_parallel  # the ggml servers (llama.cpp, Ollama): layer split, n_batch budget
@@ -204,10 +231,14 @@ def plan_memory(
         pool = f * available - weights - activations - overhead
     elif rule == "fraction_of_free_after_weights":
         pool = f * (available - weights - activations - overhead)
+    elif rule == "sglang_reserve":
+        reserved = sglang_reserved_gib(available, tp, pp)
+        pool = available - reserved - weights
+        activations, overhead = min(activations, reserved), max(reserved - activations, 0.0)  # the reserve holds both
     else:
         pool = available - weights - activations - overhead
     return _fit(engine, weights, kv_seq, kv_full, activations, overhead, available, pool, concurrency, context,
-                f"{rule} {f}", "GiB")
+                rule if f is None else f"{rule} {f}", "GiB")
 
 
 def _fit(engine: Engine, weights: float, kv_seq: float, kv_full: float, activations: float, overhead: float,

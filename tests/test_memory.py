@@ -11,6 +11,7 @@ from solver.memory import (
     kv_bytes_per_token,
     kv_share_per_gpu,
     plan_memory,
+    sglang_reserved_gib,
     weight_bytes,
 )
 from solver.schema.precision import Precision as P
@@ -91,6 +92,28 @@ def test_engine_memory_rules_differ(catalog):
     free = g.memory_gib_usable - vllm.weights_gib - vllm.activations_gib - trt.overhead_gib
     assert vllm.kv_pool_gib == pytest.approx(0.9 * g.memory_gib_usable - vllm.weights_gib - vllm.activations_gib - vllm.overhead_gib)
     assert trt.kv_pool_gib == pytest.approx(0.9 * free)
+
+
+@pytest.mark.parametrize(("gib", "tp", "fraction"), [(80, 1, 0.836), (141, 8, 0.897), (24, 1, 0.847), (192, 8, 0.862)])
+def test_sglang_pool_is_its_own_formula(catalog, gib, tp, fraction):
+    """SGLang 0.5.8.post1 _handle_gpu_memory_settings, worked by hand: H100 TP1 reserves 512 + 1.5 x 8192
+    + 2 x 256 + 128 = 13,440 MiB of 81,920 -> mem_fraction_static 0.836; the pool is that share of the GPU
+    minus the weights (activations and CUDA graphs live in the reserve)."""
+    assert 1 - sglang_reserved_gib(gib, tp, 1) / gib == pytest.approx(fraction, abs=1e-9)
+    m, g = catalog.model("qwen3-32b"), catalog.gpu("h100-sxm")
+    plan = plan_memory(m, g, catalog.engine("sglang"), P.bf16, P.bf16, 1, 1, 1, 2048, 2048)
+    assert plan.kv_pool_gib == pytest.approx(0.836 * g.memory_gib_usable - plan.weights_gib)
+
+
+def test_a_fraction_the_rule_would_ignore_is_refused(tmp_path):
+    from solver.catalog import load_catalog
+    from solver.errors import CatalogError
+
+    p = tmp_path / "bad.yaml"
+    p.write_text("engines:\n- id: sglang\n  memory: {rule: sglang_reserve, fraction: 0.9, source: [x]}\n")
+    with pytest.raises(CatalogError) as e:
+        load_catalog([p])
+    assert "engines[id=sglang].memory.fraction" in str(e.value) and "would be ignored" in str(e.value)
 
 
 def test_does_not_fit_gives_reason_and_zero_concurrency(catalog):

@@ -55,7 +55,7 @@ def engine_row(e) -> dict:
         "multi_server": p.multi_server,
         "tp_power_of_two": p.tp_power_of_two,
         "kv_heads": p.kv_heads,
-        "memory_rule": f"{e.memory.rule} {e.memory.fraction}",
+        "memory_rule": e.memory.rule if e.memory.fraction is None else f"{e.memory.rule} {e.memory.fraction}",
         "max_parallel_requests": e.max_parallel_requests,
     }
 

@@ -75,12 +75,22 @@ class Parallelism(_Strict):
 
 
 class MemoryRule(_Strict):
-    rule: Literal["fraction_of_total", "fraction_of_free_after_weights", "all_available"] = Field(
-        description="how the engine sizes its KV pool"
+    rule: Literal["fraction_of_total", "fraction_of_free_after_weights", "all_available", "sglang_reserve"] = Field(
+        description="how the engine sizes its KV pool (sglang_reserve: SGLang's own formula, solver.memory.sglang_reserved_gib)"
     )
-    fraction: float = Field(gt=0, le=1, description="the default fraction")
+    fraction: float | None = Field(None, gt=0, le=1, description="the default fraction (the fraction rules only)")
     source: list[str] = Field(min_length=1)
     unverified: bool = Field(False, description="value recalled, not read from a stored source")
+
+    @field_validator("fraction")
+    @classmethod
+    def _fraction_where_used(cls, v: float | None, info: ValidationInfo) -> float | None:
+        rule = info.data.get("rule")
+        if rule in ("fraction_of_total", "fraction_of_free_after_weights") and v is None:
+            raise ValueError(f"rule {rule} needs a fraction")
+        if rule in ("all_available", "sglang_reserve") and v is not None:
+            raise ValueError(f"rule {rule} takes no fraction (it would be ignored); remove it")
+        return v
 
 
 class Engine(_Strict):
