@@ -47,11 +47,17 @@ def precision_path(engine: Engine, gpu: Gpu, p: Precision) -> tuple[Path, str | 
     native_hw = NEEDS[p] in gpu.native_precisions
     if not native_hw and p in HARD:
         return "unsupported", f"{gpu.id} ({gpu.architecture}) has no {p.value} support"
-    doubt = (f"; {engine.name}'s {p.value} on {gpu.compat_key} is unverified (catalog engines.yaml, {engine.id} notes)"
-             if engine.is_unverified("precision", p.value, gpu.compat_key) else "")
+    parts = []
     if status == "fallback" or not native_hw:
-        return "fallback", f"{gpu.id} runs {p.value} only through {engine.name}'s weight-only fallback (no native {p.value} tensor cores){doubt}"
-    return "native", doubt[2:] or None
+        parts.append(f"{gpu.id} runs {p.value} only through {engine.name}'s weight-only fallback (no native {p.value} tensor cores)")
+    if engine.unverified_cell("precision", p.value, gpu.compat_key):
+        parts.append(f"{engine.name}'s {p.value} on {gpu.compat_key} is unverified (catalog engines.yaml, {engine.id} notes)")
+    return ("fallback" if status == "fallback" or not native_hw else "native"), "; ".join(parts) or None
+
+
+def sixteen_bit_kv(weights: Precision) -> Precision:
+    """The 16-bit KV format preferred with these weights: fp16 beside fp16 weights, else bf16."""
+    return Precision.fp16 if weights == Precision.fp16 else Precision.bf16
 
 
 def kv_precision_for(engine: Engine, gpu: Gpu, weights: Precision, asked: Precision | None) -> Precision:
@@ -62,11 +68,11 @@ def kv_precision_for(engine: Engine, gpu: Gpu, weights: Precision, asked: Precis
     not reject them.  Bytes are the same either way; only the compatibility check differs."""
     if asked is not None:
         return asked
-    order = (Precision.fp16, Precision.bf16) if weights == Precision.fp16 else (Precision.bf16, Precision.fp16)
-    for p in order:
+    first = sixteen_bit_kv(weights)
+    for p in (first, Precision.fp16 if first == Precision.bf16 else Precision.bf16):
         if kv_precision_ok(engine, gpu, p).ok and (p != Precision.bf16 or "bf16" in gpu.native_precisions):
             return p
-    return order[0]
+    return first
 
 
 def kv_precision_ok(engine: Engine, gpu: Gpu, p: Precision) -> Verdict:

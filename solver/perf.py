@@ -147,19 +147,28 @@ def attention_flops(model: LlmModel, ctx: float, causal_prefill: bool = False) -
     return w * (model.global_layers * ctx + loc)
 
 
+def moe_weight_split(model: LlmModel, precision: Precision) -> tuple[float, float]:
+    """(bytes a decode step reads whatever its batch: all but the routed experts, bytes of one routed
+    expert across the MoE layers) of a MoE model (whole model)."""
+    m = model.moe
+    expert_bytes = model_work(model).expert_params * m.moe_layers * expert_bytes_per_param(model, precision)
+    return weight_bytes(model, precision) - expert_bytes * m.experts, expert_bytes
+
+
+def experts_touched(model: LlmModel, batch: float) -> float:
+    """Routed experts per MoE layer a decode step of `batch` tokens touches: E x (1 - (1 - k/E)^b), uniform routing."""
+    m = model.moe
+    return m.experts * (1 - (1 - m.experts_per_token / m.experts) ** max(batch, 1.0))
+
+
 def decode_weight_bytes(model: LlmModel, precision: Precision, batch: float, moe_efficiency: float = 1.0) -> float:
     """Weight bytes one decode step reads (whole model), MoE experts weighted by 1/moe_efficiency.
 
-    MoE reads only the experts the batch touches: E x (1 - (1 - k/E)^b) per MoE layer (uniform routing).
-    """
+    MoE reads only the experts the batch touches (experts_touched)."""
     if model.moe is None:
         return weight_bytes(model, precision)
-    m = model.moe
-    work = model_work(model)
-    touched = m.experts * (1 - (1 - m.experts_per_token / m.experts) ** max(batch, 1.0))
-    full = weight_bytes(model, precision)
-    expert_bytes = work.expert_params * m.moe_layers * expert_bytes_per_param(model, precision)
-    return full - expert_bytes * m.experts + expert_bytes * touched / moe_efficiency
+    fixed, per_expert = moe_weight_split(model, precision)
+    return fixed + per_expert * experts_touched(model, batch) / moe_efficiency
 
 
 def peak_tflops(gpu: Gpu, precision: Precision, native: bool) -> float:
@@ -214,7 +223,7 @@ class ReplicaSpeed:
     def __init__(self, model: LlmModel, gpu: Gpu, fabric: Fabric, precision: Precision, native: bool,
                  kv_precision: Precision, tp: int, pp: int, input_len: int, output_len: int, factors: PerfFactors,
                  max_parallel: int | None = None):
-        self.model, self.precision, self.factors = model, precision, factors
+        self.model, self.factors = model, factors
         self.tp, self.pp, self.output_len, self.max_parallel = tp, pp, output_len, max_parallel
         self.bw = gpu.memory_bandwidth_tbs * 1e12 * factors.bandwidth_efficiency * (1.0 if native else FALLBACK_BW_FACTOR)
         peak = peak_tflops(gpu, precision, native) * 1e12
@@ -234,7 +243,9 @@ class ReplicaSpeed:
         self.flops_seq = (2 * work.matmul_active + attention_flops(model, avg_ctx)) / self.shards
         self.decode_flops_rate = peak * factors.compute_efficiency_decode
         # a dense model reads all its weights whatever the batch; MoE depends on the experts it touches
-        self.dense_w_bytes = None if model.moe else decode_weight_bytes(model, precision, 1, factors.moe_efficiency) / self.shards
+        # (split once here: at() runs once per load level)
+        self.dense_w_bytes = None if model.moe else weight_bytes(model, precision) / self.shards
+        self.moe_split = moe_weight_split(model, precision) if model.moe else None
         self.act_bytes_token = model.hidden_size * ACT_BYTES
         # prefill of one request
         n_chunks = math.ceil(input_len / PREFILL_CHUNK)
@@ -261,7 +272,8 @@ class ReplicaSpeed:
         # ---- decode
         w_bytes = self.dense_w_bytes
         if w_bytes is None:
-            w_bytes = decode_weight_bytes(model, self.precision, batch, factors.moe_efficiency) / self.shards
+            fixed, per_expert = self.moe_split
+            w_bytes = (fixed + per_expert * experts_touched(model, batch) / factors.moe_efficiency) / self.shards
         t_w = w_bytes / self.bw  # the GEMMs stream the weights
         t_kv = micro * self.kv_bytes_seq / (self.bw * factors.kv_bandwidth_efficiency)  # attention kernels of its own
         t_mem = t_w + t_kv

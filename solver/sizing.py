@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from solver.catalog import Catalog
-from solver.compat import parallelism_ok
+from solver.compat import parallelism_ok, sixteen_bit_kv
 from solver.memory import guide_total_gb, plan_memory
 from solver.schema.engine import Engine
 from solver.schema.hardware import Gpu
@@ -99,7 +99,7 @@ def sizing_rows(catalog: Catalog, precisions: list[Precision], contexts: list[in
                 else:
                     from solver.memory import GIB, kv_bytes_per_sequence, weight_bytes
 
-                    kv = Precision.fp16 if p == Precision.fp16 else Precision.bf16
+                    kv = sixteen_bit_kv(p)
                     row["need_gb"] = round((weight_bytes(model, p) + kv_bytes_per_sequence(model, kv, ctx)) / GIB, 1)
                     needs = [min_gpus_exact(model, g, engine, p, kv, ctx) for g in gpus]
                 for g, n in zip(gpus, needs, strict=True):

@@ -190,7 +190,19 @@ def test_unverified_engine_cell_must_exist(tmp_path):
     assert f"{p}:3: engines[id=vllm].unverified" in msg and "Did you mean: precision.fp4.nvidia_hopper" in msg
     # the invalid engine is reported once, not again as a dangling reference from its calibration entries
     assert len(e.value.problems) == 1, e.value.problems
-    assert load_catalog().engines["tensorrt-llm"].is_unverified("precision", "fp4", "nvidia_hopper")
+    trt = load_catalog().engines["tensorrt-llm"]
+    assert trt.unverified_cell("precision", "fp4", "nvidia_hopper") == "precision.fp4.nvidia_hopper"
+    assert trt.unverified_cell("precision", "fp4", "nvidia_blackwell_dc") is None
+
+
+def test_a_flagged_vendor_or_default_cell_is_reported_for_every_class_that_reads_it(catalog):
+    """The flag is on the cell the lookup reads (exact class -> vendor -> default), not on the class name."""
+    from solver.schema.engine import Engine
+
+    vllm = Engine.model_validate({**catalog.engine("vllm").model_dump(), "unverified": ["kv_precision.fp8.default"]})
+    assert vllm.doubts("nvidia_hopper", "bf16", "fp8") == ["kv_precision.fp8.default"]
+    assert vllm.doubts("amd_mi300", "bf16", "fp8") == ["kv_precision.fp8.default"]
+    assert vllm.doubts("nvidia_hopper", "bf16", "bf16") == []
 
 
 def test_dangling_gpu_reference(tmp_path):

@@ -9,7 +9,7 @@ import click
 from solver.cli.options import catalog_option
 from solver.cli.render import emit, print_table, to_json
 from solver.errors import GpuplanError
-from solver.schema.precision import Precision, parse_precision
+from solver.schema.precision import parse_precision
 
 
 def _precision(ctx, param, value):  # click callback
@@ -27,10 +27,6 @@ kv_opt = click.option("--kv-precision", callback=_precision, default=None,
                       help="KV-cache precision (default: 16-bit - bf16, or fp16 with fp16 weights or where the engine or GPU has no bf16).")
 
 
-def _kv(precision: Precision, kv: Precision | None) -> Precision:
-    return kv or (Precision.fp16 if precision == Precision.fp16 else Precision.bf16)
-
-
 @click.command("memory")
 @click.option("--model", required=True, help="Catalog id, Hugging Face name, or a parameter count such as 70b.")
 @click.option("--context", type=click.IntRange(1), required=True, help="Context length in tokens (e.g. 128000).")
@@ -45,13 +41,14 @@ def _kv(precision: Precision, kv: Precision | None) -> Precision:
 def memory_cmd(model, context, precision, kv_precision, rule, engine, users, as_json, catalog_paths):
     """Memory a model needs and the minimum number of each catalog GPU to hold it."""
     from solver.catalog import load_catalog
+    from solver.compat import sixteen_bit_kv
     from solver.memory import GIB, kv_bytes_per_sequence, weight_bytes
     from solver.resolve import resolve_model
     from solver.sizing import guide_need_gb, min_gpus_exact, min_gpus_guide
 
     cat = load_catalog(catalog_paths)
     llm, known = resolve_model(cat, model)
-    kv = _kv(precision, kv_precision)
+    kv = kv_precision or sixteen_bit_kv(precision)  # bytes are the same for either 16-bit format
     if not known and rule == "exact":
         rule = "guide"
         click.echo(f"note: {llm.name}: the architecture is unknown, so the guide's rule applies", err=True)

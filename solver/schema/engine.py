@@ -48,8 +48,17 @@ VENDOR_OF = {
 }
 
 
+def cell_key(table: dict[str, Status], compat_key: str) -> str | None:
+    """The cell a lookup reads: exact class -> vendor alias -> default (None: no cell, 'unknown')."""
+    vendor = VENDOR_OF.get(compat_key)
+    for key in (compat_key, vendor, "default"):
+        if key and key in table:
+            return key
+    return None
+
+
 def lookup(table: dict[str, Status], compat_key: str) -> Status:
-    """Exact class -> vendor alias -> default -> unknown."""
+    """Exact class -> vendor alias -> default -> unknown (cell_key's order, inlined: every estimate runs it)."""
     if compat_key in table:
         return table[compat_key]
     vendor = VENDOR_OF.get(compat_key)
@@ -109,7 +118,7 @@ class Engine(_Strict):
     source: list[str] = Field(min_length=1)
     unverified: list[str] = Field(
         default_factory=list,
-        description="cells whose status no stored source states, as dotted paths: precision.fp4.nvidia_hopper",
+        description="cells whose status no stored source states, as table.row.key: precision.fp4.nvidia_hopper (a vendor or default key flags every class that reads it)",
     )
     notes: str | None = None
 
@@ -125,14 +134,20 @@ class Engine(_Strict):
                                  f"precision.fp4.nvidia_hopper).{suggestion(path, cells)}")
         return paths
 
-    def is_unverified(self, table: str, row: str, compat_key: str) -> bool:
-        """Whether the cell set for exactly this hardware class is flagged unverified."""
-        return ".".join(x for x in (table, row, compat_key) if x) in self.unverified
+    def unverified_cell(self, table: str, row: str, compat_key: str) -> str | None:
+        """The flagged cell (table.row.key) the lookup of (table, row) reads for this hardware class, if
+        flagged: an exact class, a vendor or the default cell alike.  row is '' for `hardware`."""
+        if not self.unverified:
+            return None
+        cells = self.hardware if table == "hardware" else getattr(self, table).get(row, {})
+        key = cell_key(cells, compat_key)
+        path = ".".join(x for x in (table, row, key) if x) if key else None
+        return path if path in self.unverified else None
 
     def doubts(self, compat_key: str, precision: str, kv_precision: str, features: tuple[str, ...] | list[str] = ()) -> list[str]:
         """The unverified cells a configuration on this hardware class rests on."""
         cells = [("hardware", ""), ("precision", precision), ("kv_precision", kv_precision), *(("features", f) for f in features)]
-        return [".".join(x for x in (t, r, compat_key) if x) for t, r in cells if self.is_unverified(t, r, compat_key)]
+        return [c for t, r in cells if (c := self.unverified_cell(t, r, compat_key))]
 
     def runs_on(self, compat_key: str) -> Status:
         return lookup(self.hardware, compat_key)
