@@ -70,6 +70,21 @@ PARAMS = tuple(SPEC)
 SHARED = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficiency_prefill", "moe_efficiency",
           "kv_bandwidth_efficiency", "moe_prefill_efficiency")
 OWN = ("layer_overhead_us", "prefill_overhead_ms", "burst_factor")
+#: an engine measured on several GPUs of a class gets a burst factor per GPU (its campaigns' harness;
+#: docs/model.md), fitted as logits (a share in (0, 1), smooth at both ends) with a N(mean, sigma)
+#: prior about their mean, which decides only where a GPU has few rows; the engine's own value, for
+#: the class's other GPUs, is the logistic of that mean
+GPU_BURST_PRIOR_SIGMA = 1.0
+BURST_LOGIT_BOUND = 9.0  # a burst factor between 0.0001 and 0.9999
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _logistic(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
 
 
 @dataclass(frozen=True)
@@ -250,10 +265,11 @@ def residuals(catalog: Catalog, rows: Iterable[Measurement], factors: PerfFactor
 
 
 def make_factors(engine: str, gpu_class: str, x: Iterable[float], tpot_band=(-0.3, 0.3), ttft_band=(-0.5, 0.5),
-                 n: int = 0, source: str = "fit") -> PerfFactors:
+                 n: int = 0, source: str = "fit", burst_by_gpu: dict[str, float] | None = None) -> PerfFactors:
     vals = dict(zip(PARAMS, x, strict=True))
     return PerfFactors(id=f"{engine}@{gpu_class}", engine=engine, gpu_class=gpu_class, tpot_log_band=tpot_band,
-                       ttft_log_band=ttft_band, measured_points=n, source=[source], **vals)
+                       ttft_log_band=ttft_band, measured_points=n, source=[source], burst_factor_by_gpu=burst_by_gpu or {},
+                       **vals)
 
 
 def quantile(xs: list[float], q: float) -> float:
@@ -359,7 +375,8 @@ def fit_all(catalog: Catalog, rows: list[Measurement], source: str) -> list[Perf
         for f in fits:
             wildcard.setdefault(f.engine, f)  # the first class measured stands in for the others
     for engine, f in sorted(wildcard.items()):
-        out.append(f.model_copy(update={"id": f"{engine}@*", "gpu_class": "*"}))
+        # GPUs of other classes: the engine's burst factor, not a measured GPU's
+        out.append(f.model_copy(update={"id": f"{engine}@*", "gpu_class": "*", "burst_factor_by_gpu": {}}))
     out.append(unmeasured_engine(first_class))
     return out
 
@@ -367,13 +384,15 @@ def fit_all(catalog: Catalog, rows: list[Measurement], source: str) -> list[Perf
 def unmeasured_engine(fits: list[PerfFactors]) -> PerfFactors:
     """Factors for an engine with no measurement ('*@*'), from the engines measured on one class: their
     hardware efficiencies (shared in a joint fit), the largest of their per-engine overheads and burst
-    factors, and the envelope of their error bands.  An engine nobody measured is not assumed to serve
+    factors (on a GPU with burst factors of its own, the largest there), and the envelope of their error bands.  An engine nobody measured is not assumed to serve
     faster than any measured one: a planner ranking configurations on cost must not prefer it on a
     guess (session 4: with pooled factors, llama.cpp out-ranked vLLM for 500 chat users)."""
     first = fits[0]
     worst = {p: max(getattr(f, p) for f in fits) for p in OWN}
+    measured_gpus = sorted({g for f in fits for g in f.burst_factor_by_gpu})
     return first.model_copy(update={
         "id": "*@*", "engine": "*", "gpu_class": "*", **worst,
+        "burst_factor_by_gpu": {g: max(f.burst_for(g) for f in fits) for g in measured_gpus},
         "tpot_log_band": (min(f.tpot_log_band[0] for f in fits), max(f.tpot_log_band[1] for f in fits)),
         "ttft_log_band": (min(f.ttft_log_band[0] for f in fits), max(f.ttft_log_band[1] for f in fits)),
         "measured_points": sum(f.measured_points for f in fits),
@@ -393,35 +412,56 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
     """One least-squares fit over every engine's rows (soft-L1 on ln(measured/predicted) TPOT and TTFT):
     the hardware-level efficiencies (SHARED) are common to all engines, the overheads and the arrival
     burstiness (OWN) are per engine, so an engine with few measured models borrows the physics of the
-    others.  With one engine every factor is its own (`fit`).  `start`: where the fit starts (default
-    each ParamSpec.start)."""
+    others; an engine measured on several GPUs also gets each GPU's burst factor (burst_factor_by_gpu,
+    GPU_BURST_PRIOR_SIGMA).  With one engine every factor is its own (`fit`).  `start`: where the fit
+    starts (default each ParamSpec.start)."""
     import numpy as np
     from scipy.optimize import least_squares
 
     engines = sorted({m.engine for m in rows})
     sc = {p: spec.scale for p, spec in SPEC.items()}
-    names = list(SHARED) + [f"{e}:{p}" for e in engines for p in OWN]
+    gpus_of = {e: sorted({m.gpu for m in rows if m.engine == e}) for e in engines}
+    # an engine measured on several GPUs: a burst factor per GPU (as a logit) instead of one
+    per_gpu = [(e, g) for e in engines if len(gpus_of[e]) >= 2 for g in gpus_of[e]]
+    names = list(SHARED) + [f"{e}:{p}" for e in engines for p in OWN
+                            if not (p == "burst_factor" and len(gpus_of[e]) >= 2)]
     base = [n.split(":")[-1] for n in names]
+    burst0 = [_logit(start.burst_for(g) if start else SPEC["burst_factor"].start) for _, g in per_gpu]
     x0 = np.array([min(max(getattr(start, b) if start else SPEC[b].start, SPEC[b].lower + 1e-6), SPEC[b].upper - 1e-6) / sc[b]
-                   for b in base])
-    lb = np.array([SPEC[b].lower / sc[b] for b in base])
-    ub = np.array([SPEC[b].upper / sc[b] for b in base])
+                   for b in base] + burst0)
+    lb = np.array([SPEC[b].lower / sc[b] for b in base] + [-BURST_LOGIT_BOUND] * len(per_gpu))
+    ub = np.array([SPEC[b].upper / sc[b] for b in base] + [BURST_LOGIT_BOUND] * len(per_gpu))
     by_engine = {e: [m for m in rows if m.engine == e] for e in engines}
     prepared = {m: prepare_measurement(catalog, m) for m in rows}  # evaluated ~200 times with other factors
+    n_own = len(names)
 
-    def factors_for(z: np.ndarray, e: str, bands=((-0.3, 0.3), (-0.5, 0.5)), n=0) -> PerfFactors:
+    def gpu_logits(z: np.ndarray, e: str) -> dict[str, float]:
+        return {g: float(z[n_own + j]) for j, (eng, g) in enumerate(per_gpu) if eng == e}
+
+    def values(z: np.ndarray, e: str) -> tuple[dict[str, float], dict[str, float]]:
         vals = {b: float(v) * sc[b] for b, v in zip(base[:len(SHARED)], z[:len(SHARED)], strict=True)}
         for i, name in enumerate(names[len(SHARED):], start=len(SHARED)):
             eng, p = name.split(":")
             if eng == e:
                 vals[p] = float(z[i]) * sc[p]
-        return make_factors(e, gpu_class, [vals[p] for p in PARAMS], bands[0], bands[1], n, source)
+        logits = gpu_logits(z, e)
+        if logits:  # the engine's own: the typical GPU's (mean logit), for the class's other GPUs
+            vals["burst_factor"] = _logistic(sum(logits.values()) / len(logits))
+        return vals, {g: _logistic(v) for g, v in logits.items()}
+
+    def factors_for(z: np.ndarray, e: str) -> PerfFactors:
+        vals, burst = values(z, e)
+        return make_factors(e, gpu_class, [vals[p] for p in PARAMS], source=source, burst_by_gpu=burst)
 
     def res(z: np.ndarray) -> np.ndarray:
         out: list[float] = []
         for e, rs in by_engine.items():
             a, b = residuals(catalog, rs, factors_for(z, e), prepared)
             out += a + b
+            logits = gpu_logits(z, e)
+            if logits:  # the prior: each GPU's logit about the engine's mean
+                mean = sum(logits.values()) / len(logits)
+                out += [(v - mean) / GPU_BURST_PRIOR_SIGMA for v in logits.values()]
         return np.array(out) if out else np.zeros(1)
 
     sol = least_squares(res, x0, bounds=(lb, ub), method="trf", loss="soft_l1", f_scale=0.3, x_scale="jac", max_nfev=200)
@@ -429,6 +469,7 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
     for e, rs in by_engine.items():
         f = factors_for(sol.x, e)
         a, b = residuals(catalog, rs, f, prepared)
-        rounded = [round(getattr(f, p), 5) for p in PARAMS]
-        out[e] = make_factors(e, gpu_class, rounded, band(a), band(b), len(rs), source)
+        vals, burst = values(sol.x, e)
+        out[e] = make_factors(e, gpu_class, [round(vals[p], 5) for p in PARAMS], band(a), band(b), len(rs), source,
+                              {g: round(v, 5) for g, v in burst.items()})
     return out

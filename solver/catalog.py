@@ -276,6 +276,7 @@ def _check_references(v: dict[str, list], raws: dict[str, _Raw], problems: list[
         if p.id != "default":
             fname, line = raws["pricing"].where[p.id]["__entry__"]
             problems.append(f"{fname}:{line}: pricing[id={p.id}]: the pricing entry's id must be 'default'")
+    gpus = {g.id: g for g in v["gpus"]}
     for c in v["calibration"]:
         w = raws["calibration"].where[c.id]
         if c.engine != "*" and c.engine not in engine_ids:
@@ -284,6 +285,13 @@ def _check_references(v: dict[str, list], raws: dict[str, _Raw], problems: list[
         if c.gpu_class != "*" and c.gpu_class not in COMPAT_KEYS:
             fname, line = w.get("gpu_class", w["__entry__"])
             problems.append(f"{fname}:{line}: calibration[id={c.id}].gpu_class: unknown class '{c.gpu_class}'.{suggestion(c.gpu_class, COMPAT_KEYS)}")
+        for g in c.burst_factor_by_gpu:
+            fname, line = w.get("burst_factor_by_gpu", w["__entry__"])
+            where = f"{fname}:{line}: calibration[id={c.id}].burst_factor_by_gpu"
+            if g not in gpu_ids:
+                problems.append(f"{where}: no GPU '{g}' in the catalog.{suggestion(g, gpu_ids)}")
+            elif c.gpu_class != "*" and g in gpus and gpus[g].compat_key != c.gpu_class:
+                problems.append(f"{where}: GPU '{g}' is of class '{gpus[g].compat_key}', not the entry's '{c.gpu_class}'")
         if c.id != f"{c.engine}@{c.gpu_class}":
             fname, line = w["__entry__"]
             problems.append(f"{fname}:{line}: calibration[id={c.id}]: id must be '{c.engine}@{c.gpu_class}'")

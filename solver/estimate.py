@@ -126,6 +126,10 @@ class Estimate:
             "factors": self.factors.id if self.factors else None,
             "band": "measured" if self.calibrated else "extrapolated (no measurement for this engine and GPU class; band widened)",
             "measured_points": self.factors.measured_points if self.factors else 0,
+            # how bursty the arrivals behind the TTFT are: this GPU's measurements' own, or the engine's
+            "burst_factor": self.factors.burst_for(self.gpu) if self.factors else None,
+            "burst_factor_of": ("this GPU" if self.factors and self.gpu in self.factors.burst_factor_by_gpu
+                                else "the engine") if self.factors else None,
         }
         out["notes"] = self.notes
         return out

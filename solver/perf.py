@@ -224,6 +224,7 @@ class ReplicaSpeed:
                  kv_precision: Precision, tp: int, pp: int, input_len: int, output_len: int, factors: PerfFactors,
                  max_parallel: int | None = None):
         self.model, self.factors = model, factors
+        self.burst = factors.burst_for(gpu.id)  # how this GPU's campaigns sent requests (docs/model.md)
         self.tp, self.pp, self.output_len, self.max_parallel = tp, pp, output_len, max_parallel
         self.bw = gpu.memory_bandwidth_tbs * 1e12 * factors.bandwidth_efficiency * (1.0 if native else FALLBACK_BW_FACTOR)
         peak = peak_tflops(gpu, precision, native) * 1e12
@@ -286,7 +287,7 @@ class ReplicaSpeed:
         tpot0 = pp * max(t_w, t_comp) + fixed  # a decode step with no prefill mixed in
 
         # ---- closed loop of the `batch` users the engine runs at once
-        wait0 = factors.burst_factor * (batch - 1) / 2 * t_s + (tpot0 / 2 if batch > 1 else 0.0)
+        wait0 = self.burst * (batch - 1) / 2 * t_s + (tpot0 / 2 if batch > 1 else 0.0)
         o1 = max(output_len - 1, 0)
         rho = 0.0
         if batch > 1:

@@ -154,3 +154,46 @@ def test_band_reaches_both_sides_whichever_side_the_held_out_models_fell():
     assert lo <= -0.223 <= hi  # a model 25% faster: ln(1/1.25) = -0.223
     assert hi == pytest.approx(0.311, abs=1e-3)  # 90th percentile of |residual|, interpolated
     assert band([-x for x in slower]) == (lo, hi)
+
+
+def test_fit_recovers_each_gpus_burst_factor(catalog, monkeypatch):
+    """One engine measured on two GPUs whose campaigns sent requests differently (waves on the H200,
+    staggered on the H100): the fit recovers each GPU's burst factor, not their mix, and the planted
+    hardware factors still.  The prior about the GPUs' mean shrinks them toward each other a little."""
+    import solver.calibration as cal
+
+    truth = TRUTH.model_copy(update={"burst_factor_by_gpu": {"h100-sxm-80gb": 0.05, "h200-sxm-141gb": 0.6}})
+    rows = []
+    for gpu in ("h100-sxm-80gb", "h200-sxm-141gb"):
+        for model, tp, prec in (("llama-3.1-8b", 1, P.bf16), ("llama-3.1-70b", 4, P.fp8), ("qwen3-32b", 2, P.bf16)):
+            for c in (1, 8, 32, 64):
+                for i, o in ((1024, 256), (4096, 512)):
+                    m = Measurement(model, gpu, "vllm", prec, P.bf16, tp, 1, c, i, o, 1e9, 1e9, "synthetic")
+                    ttft, tpot = predict_measurement(catalog, m, truth)
+                    rows.append(Measurement(model, gpu, "vllm", prec, P.bf16, tp, 1, c, i, o, ttft, tpot, "synthetic"))
+    got = cal.fit_joint(catalog, rows, "nvidia_hopper", "test")["vllm"]
+    # measured: 0.056 and 0.544 with the shipped prior (sigma 1 logit)
+    assert got.burst_for("h100-sxm-80gb") == pytest.approx(0.05, rel=0.2)
+    assert got.burst_for("h200-sxm-141gb") == pytest.approx(0.6, rel=0.15)
+    assert got.bandwidth_efficiency == pytest.approx(0.62, rel=0.05)
+    monkeypatch.setattr(cal, "GPU_BURST_PRIOR_SIGMA", 1e6)  # without the prior: exactly the planted values
+    free = cal.fit_joint(catalog, rows, "nvidia_hopper", "test")["vllm"]
+    assert free.burst_factor_by_gpu == pytest.approx({"h100-sxm-80gb": 0.05, "h200-sxm-141gb": 0.6}, rel=0.02)
+    # measured on one GPU only: no GPU of its own, the engine's value serves the class
+    one = cal.fit_joint(catalog, [m for m in rows if m.gpu == "h200-sxm-141gb"], "nvidia_hopper", "test")["vllm"]
+    assert one.burst_factor_by_gpu == {} and one.burst_factor == pytest.approx(0.6, rel=0.05)
+
+
+def test_a_gpus_own_burst_factor_lengthens_only_its_ttft(catalog):
+    """burst_factor_by_gpu applies to the GPU it names; the class's other GPUs take burst_factor."""
+    waves = TRUTH.model_copy(update={"burst_factor_by_gpu": {"h200-sxm-141gb": 0.9}})
+    for gpu, changed in (("h200-sxm-141gb", True), ("h100-sxm-80gb", False)):
+        m = Measurement("llama-3.1-70b", gpu, "vllm", P.fp8, P.bf16, 4, 1, 32, 4096, 512, 1e9, 1e9, "synthetic")
+        (ttft0, _), (ttft1, _) = predict_measurement(catalog, m, TRUTH), predict_measurement(catalog, m, waves)
+        assert (ttft1 > 1.5 * ttft0) if changed else (ttft1 == ttft0)
+    # an unmeasured engine is no faster on that GPU than the measured one there
+    from solver.calibration import unmeasured_engine
+
+    other = TRUTH.model_copy(update={"engine": "sglang", "id": "sglang@nvidia_hopper", "burst_factor": 0.3})
+    star = unmeasured_engine([waves, other])
+    assert star.burst_for("h200-sxm-141gb") == 0.9 and star.burst_for("h100-sxm-80gb") == 0.3

@@ -212,6 +212,18 @@ def test_dangling_gpu_reference(tmp_path):
     assert "no GPU 'l4-24gbb'" in str(e.value) and "l4-24gb" in str(e.value)
 
 
+def test_a_gpus_burst_factor_must_name_a_gpu_of_the_entrys_class(tmp_path, catalog):
+    entry = catalog.calibration["vllm@nvidia_hopper"].model_dump(mode="json")
+    for gpus, expected in (({"h200-sxm-141": 0.5}, ["no GPU 'h200-sxm-141'", "h200-sxm-141gb"]),
+                           ({"a100-sxm4-80gb": 0.5}, ["GPU 'a100-sxm4-80gb' is of class 'nvidia_ampere', not the entry's 'nvidia_hopper'"])):
+        p = write(tmp_path, "bad.yaml", {"calibration": [{**entry, "burst_factor_by_gpu": gpus}]})
+        with pytest.raises(CatalogError) as e:
+            load_catalog([p])
+        assert f"{p}:" in str(e.value) and "calibration[id=vllm@nvidia_hopper].burst_factor_by_gpu" in str(e.value)
+        for text in expected:
+            assert text in str(e.value)
+
+
 def test_invalid_yaml_names_line(tmp_path):
     p = write(tmp_path, "bad.yaml", "servers:\n  - id: x\n   bad: [\n")
     with pytest.raises(CatalogError) as e:

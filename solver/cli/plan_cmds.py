@@ -151,7 +151,8 @@ def calibrate_cmd(measurements, output, catalog_paths):
     Skipped, each with its reason: rows that cannot be read or mapped, rows whose TPOT is too fast for
     the batch they state, and repeats of an earlier row (same configuration, TTFT and TPOT): one run
     counts once.  The error bands are +- the 90th percentile of |ln(measured/predicted)| of the
-    models, each left out of the fit in turn (one model measured: of the fit's own residuals).
+    models, each left out of the fit in turn (one model measured: of the fit's own residuals).  An
+    engine measured on several GPUs of a class gets a burst factor per GPU (burst_factor_by_gpu).
     """
     from solver.calibration import fit_all, overlay_yaml, read_measurements
     from solver.catalog import load_catalog
@@ -169,7 +170,9 @@ def calibrate_cmd(measurements, output, catalog_paths):
     output.write_text(overlay_yaml(factors, header))
     emit([{"id": f.id, "points": f.measured_points, "bw_eff": f.bandwidth_efficiency, "kv_eff": f.kv_bandwidth_efficiency,
            "prefill_eff": f.compute_efficiency_prefill, "moe_prefill_eff": f.moe_prefill_efficiency,
-           "layer_us": f.layer_overhead_us, "tpot_band": list(f.tpot_log_band), "ttft_band": list(f.ttft_log_band)} for f in factors],
+           "layer_us": f.layer_overhead_us,
+           "burst": "; ".join([f"{f.burst_factor:g}", *(f"{g} {v:g}" for g, v in f.burst_factor_by_gpu.items())]),
+           "tpot_band": list(f.tpot_log_band), "ttft_band": list(f.ttft_log_band)} for f in factors],
          "table", title=f"wrote {output}")
 
 

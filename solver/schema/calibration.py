@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -17,6 +19,12 @@ class PerfFactors(BaseModel):
     moe_efficiency: float = Field(1.0, gt=0, le=2.0, description="bandwidth efficiency of MoE expert weights relative to dense ones")
     moe_prefill_efficiency: float = Field(1.0, gt=0, le=2.0, description="efficiency of a prefill's routed-expert GEMMs (grouped, a few hundred tokens per expert) relative to compute_efficiency_prefill, on the 16-bit peak whatever the weight format; 1.0 in overlays fitted before it existed (refit them: see docs/model.md)")
     burst_factor: float = Field(0.0, ge=0, le=1.0, description="share of the other users' prefill service times (GPU time, without their fixed latency) a new request waits behind (synchronised arrivals)")
+    burst_factor_by_gpu: dict[str, Annotated[float, Field(ge=0, le=1.0)]] = Field(
+        default_factory=dict,
+        description="burst_factor on a GPU of the class measured in campaigns of its own (GPU id -> value); other GPUs "
+                    "of the class take burst_factor.  gpuplan calibrate writes it when the engine was measured on two "
+                    "or more GPUs of the class (how requests arrive is the measuring harness's, and each GPU system "
+                    "was measured in its own campaigns: docs/model.md)")
     kv_bandwidth_efficiency: float = Field(1.0, gt=0, le=2.0, description="share of the weight-streaming bandwidth that decode attention achieves reading the KV cache (paged, a few heads per GPU); 1.0 in overlays fitted before it existed (refit them: see docs/model.md)")
     layer_overhead_us: float = Field(ge=0, description="time per layer per decode step beyond its memory traffic, compute and all-reduces (kernel launches, the gaps between a layer's small kernels, per-step host work spread over the layers), us")
     prefill_overhead_ms: float = Field(ge=0, description="a request's own fixed latency before its first token (tokenisation, scheduling, serving path); it does not occupy the GPUs, so other requests do not wait for it, ms")
@@ -24,3 +32,7 @@ class PerfFactors(BaseModel):
     ttft_log_band: tuple[float, float] = Field(description="[low, high] of ln(measured/predicted) TTFT; gpuplan calibrate writes -+ the 90th percentile of its absolute value for models left out of the fit (in-sample when one model was measured)")
     measured_points: int = Field(ge=0, description="measurements behind the fit (0 = prior, not fitted)")
     source: list[str] = Field(min_length=1)
+
+    def burst_for(self, gpu_id: str) -> float:
+        """The burst factor on this GPU: its own where it was measured, else the engine's."""
+        return self.burst_factor_by_gpu.get(gpu_id, self.burst_factor)
