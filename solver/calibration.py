@@ -438,7 +438,7 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
     def gpu_logits(z: np.ndarray, e: str) -> dict[str, float]:
         return {g: float(z[n_own + j]) for j, (eng, g) in enumerate(per_gpu) if eng == e}
 
-    def values(z: np.ndarray, e: str) -> tuple[dict[str, float], dict[str, float]]:
+    def factors_for(z: np.ndarray, e: str) -> PerfFactors:
         vals = {b: float(v) * sc[b] for b, v in zip(base[:len(SHARED)], z[:len(SHARED)], strict=True)}
         for i, name in enumerate(names[len(SHARED):], start=len(SHARED)):
             eng, p = name.split(":")
@@ -447,11 +447,8 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
         logits = gpu_logits(z, e)
         if logits:  # the engine's own: the typical GPU's (mean logit), for the class's other GPUs
             vals["burst_factor"] = _logistic(sum(logits.values()) / len(logits))
-        return vals, {g: _logistic(v) for g, v in logits.items()}
-
-    def factors_for(z: np.ndarray, e: str) -> PerfFactors:
-        vals, burst = values(z, e)
-        return make_factors(e, gpu_class, [vals[p] for p in PARAMS], source=source, burst_by_gpu=burst)
+        return make_factors(e, gpu_class, [vals[p] for p in PARAMS], source=source,
+                            burst_by_gpu={g: _logistic(v) for g, v in logits.items()})
 
     def res(z: np.ndarray) -> np.ndarray:
         out: list[float] = []
@@ -469,7 +466,6 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
     for e, rs in by_engine.items():
         f = factors_for(sol.x, e)
         a, b = residuals(catalog, rs, f, prepared)
-        vals, burst = values(sol.x, e)
-        out[e] = make_factors(e, gpu_class, [round(vals[p], 5) for p in PARAMS], band(a), band(b), len(rs), source,
-                              {g: round(v, 5) for g, v in burst.items()})
+        out[e] = make_factors(e, gpu_class, [round(getattr(f, p), 5) for p in PARAMS], band(a), band(b), len(rs), source,
+                              {g: round(v, 5) for g, v in f.burst_factor_by_gpu.items()})
     return out
