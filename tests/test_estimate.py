@@ -226,6 +226,19 @@ def test_cli_json_contract():
     assert lo <= d["tpot_ms"] <= hi
 
 
+def test_cli_reports_the_burst_factor_it_used(catalog):
+    """A GPU measured in campaigns of its own gets its own burst factor; a GPU of another class the engine's."""
+    shipped = catalog.calibration["sglang@nvidia_hopper"]
+    assert set(shipped.burst_factor_by_gpu) == {"h100-sxm-80gb", "h200-sxm-141gb"}
+    for gpu, expected, of in (("h200-sxm", shipped.burst_factor_by_gpu["h200-sxm-141gb"], "this GPU"),
+                              ("a100-sxm4-80gb", catalog.calibration["sglang@*"].burst_factor, "the engine")):
+        r = run("estimate", "--model", "qwen3-32b", "--gpu", gpu, "--tp", "2", "--precision", "bf16", "--engine", "sglang",
+                "--input-len", "2048", "--output-len", "256", "--concurrency", "32", "--json")
+        assert r.returncode == 0, r.stderr
+        cal = json.loads(r.stdout)["calibration"]
+        assert (cal["burst_factor"], cal["burst_factor_of"]) == (expected, of)
+
+
 def test_cli_not_fitting_is_exit_0():
     r = run("estimate", "--model", "llama-3.1-405b", "--gpu", "l4", "--tp", "1", "--json")
     assert r.returncode == 0

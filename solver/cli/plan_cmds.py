@@ -133,7 +133,8 @@ def estimate_cmd(model, gpu, tp, pp, precision, kv_precision, engine, server, in
             {"metric": "output tokens/s", "value": d["output_tokens_per_s"], "range": r["output_tokens_per_s"]},
             {"metric": "tokens/s per GPU", "value": d["output_tokens_per_s_per_gpu"], "range": ""},
             {"metric": "tokens/s per user", "value": d["output_tokens_per_s_per_user"], "range": ""},
-        ], title=f"speed at {concurrency} concurrent - bound: {d['bound']}; band: {d['calibration']['band']}")
+        ], title=f"speed at {concurrency} concurrent - bound: {d['bound']}; band: {d['calibration']['band']}; "
+                 f"burst factor {d['calibration']['burst_factor']:.3g} ({d['calibration']['burst_factor_of']}'s)")
     for n in d["notes"]:
         click.echo(f"note: {n}")
 
