@@ -15,8 +15,9 @@ Model (docs/model.md derives it):
   (tokenisation, scheduling) that does not occupy the GPUs;
 - closed loop of C users with chunked prefill: prefill takes a share rho = C x t_s / (TTFT + (O-1) x TPOT)
   of the replica and time-shares it with decoding: a decode step stretches to step / (1 - rho); a new
-  request waits (M/D/1) rho/(2(1-rho)) prefills of t_s, plus a fitted share (burst_factor) of the
-  other C-1 users' t_s when arrivals come in waves, plus half a decode step;
+  request waits (M/D/1) rho/(2(1-rho)) prefills of t_s, plus a fitted share (burst_factor, the GPU's
+  own where it was measured) of the other C-1 users' t_s when arrivals come in waves, plus half a
+  decode step;
 - an engine that runs P requests at a time (Ollama: 1; any engine: what its KV cache holds) runs them as
   a closed loop of P users and queues the rest: a queued request waits (C / P - 1) stays of a running
   one (its TTFT + (O - 1) x TPOT), so beyond P only the TTFT grows.
