@@ -102,18 +102,19 @@ def main() -> None:
     for held in sorted({r.model for r in rows}):
         train = [r for r in rows if r.model != held]
         outer = fit_rows(train)
-        bands = {(rule, engine): (rule_band(rule, [a for a, _ in by_model.values()]), rule_band(rule, [b for _, b in by_model.values()]))
-                 for engine, by_model in held_out_residuals(cat, train, fit_rows).items() if len(by_model) >= 2
-                 for rule in RULES}
+        # engine -> rule -> (TPOT band, TTFT band), for engines with two or more training models
+        bands = {engine: {rule: (rule_band(rule, [a for a, _ in by_model.values()]), rule_band(rule, [b for _, b in by_model.values()]))
+                          for rule in RULES}
+                 for engine, by_model in held_out_residuals(cat, train, fit_rows).items() if len(by_model) >= 2}
         for m in rows:
-            if m.model != held or m.engine not in outer or (RULES[0], m.engine) not in bands:
+            if m.model != held or m.engine not in outer or m.engine not in bands:
                 continue
             pred = predict_measurement(cat, m, outer[m.engine])
             if pred is None:
                 continue
             r_ttft, r_tpot = math.log(m.ttft_ms / pred[0]), math.log(m.tpot_ms / pred[1])
             for rule in RULES:
-                (lo_p, hi_p), (lo_t, hi_t) = bands[(rule, m.engine)]
+                (lo_p, hi_p), (lo_t, hi_t) = bands[m.engine][rule]
                 item = (lo_p <= r_tpot <= hi_p, lo_t <= r_ttft <= hi_t, math.exp(hi_p - lo_p), math.exp(hi_t - lo_t))
                 for group in ("all", m.engine, m.gpu):
                     scored[rule][group].append(item)

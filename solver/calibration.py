@@ -422,9 +422,9 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
     sc = {p: spec.scale for p, spec in SPEC.items()}
     gpus_of = {e: sorted({m.gpu for m in rows if m.engine == e}) for e in engines}
     # an engine measured on several GPUs: a burst factor per GPU (as a logit) instead of one
-    per_gpu = [(e, g) for e in engines if len(gpus_of[e]) >= 2 for g in gpus_of[e]]
-    names = list(SHARED) + [f"{e}:{p}" for e in engines for p in OWN
-                            if not (p == "burst_factor" and len(gpus_of[e]) >= 2)]
+    several = {e for e in engines if len(gpus_of[e]) >= 2}
+    per_gpu = [(e, g) for e in sorted(several) for g in gpus_of[e]]
+    names = list(SHARED) + [f"{e}:{p}" for e in engines for p in OWN if not (p == "burst_factor" and e in several)]
     base = [n.split(":")[-1] for n in names]
     burst0 = [_logit(start.burst_for(g) if start else SPEC["burst_factor"].start) for _, g in per_gpu]
     x0 = np.array([min(max(getattr(start, b) if start else SPEC[b].start, SPEC[b].lower + 1e-6), SPEC[b].upper - 1e-6) / sc[b]

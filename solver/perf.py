@@ -162,14 +162,18 @@ def experts_touched(model: LlmModel, batch: float) -> float:
     return m.experts * (1 - (1 - m.experts_per_token / m.experts) ** max(batch, 1.0))
 
 
-def decode_weight_bytes(model: LlmModel, precision: Precision, batch: float, moe_efficiency: float = 1.0) -> float:
-    """Weight bytes one decode step reads (whole model), MoE experts weighted by 1/moe_efficiency.
+def moe_step_bytes(model: LlmModel, split: tuple[float, float], batch: float, moe_efficiency: float) -> float:
+    """Weight bytes a MoE decode step of `batch` tokens reads (whole model; `split`: moe_weight_split):
+    the fixed part, and the experts the batch touches weighted by 1/moe_efficiency."""
+    fixed, per_expert = split
+    return fixed + per_expert * experts_touched(model, batch) / moe_efficiency
 
-    MoE reads only the experts the batch touches (experts_touched)."""
+
+def decode_weight_bytes(model: LlmModel, precision: Precision, batch: float, moe_efficiency: float = 1.0) -> float:
+    """Weight bytes one decode step reads (whole model): all of a dense model, moe_step_bytes of a MoE one."""
     if model.moe is None:
         return weight_bytes(model, precision)
-    fixed, per_expert = moe_weight_split(model, precision)
-    return fixed + per_expert * experts_touched(model, batch) / moe_efficiency
+    return moe_step_bytes(model, moe_weight_split(model, precision), batch, moe_efficiency)
 
 
 def peak_tflops(gpu: Gpu, precision: Precision, native: bool) -> float:
@@ -274,8 +278,7 @@ class ReplicaSpeed:
         # ---- decode
         w_bytes = self.dense_w_bytes
         if w_bytes is None:
-            fixed, per_expert = self.moe_split
-            w_bytes = (fixed + per_expert * experts_touched(model, batch) / factors.moe_efficiency) / self.shards
+            w_bytes = moe_step_bytes(model, self.moe_split, batch, factors.moe_efficiency) / self.shards
         t_w = w_bytes / self.bw  # the GEMMs stream the weights
         t_kv = micro * self.kv_bytes_seq / (self.bw * factors.kv_bandwidth_efficiency)  # attention kernels of its own
         t_mem = t_w + t_kv
