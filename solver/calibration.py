@@ -5,7 +5,8 @@ Accepted CSV formats (header decides):
    output_len, ttft_ms, tpot_ms  (ids or aliases from the catalog; kv_precision and pp optional);
 2. aiconfigurator's `silicon_sample.csv` columns (backend, model_path, system, gemm_quant_mode,
    batch_size, tp_size, pp_size, isl, osl, silicon_ttft_ms, silicon_tpot_ms, mode, attention_dp_size).
-   Only aggregated serving (`mode=agg`) without attention data-parallelism is used.
+   Only aggregated serving (`mode=agg`) without attention data-parallelism is used; the KV-cache
+   format, which the dataset does not record, is set by `_aic_kv_precision`.
 A row whose TPOT is below `tpot_floor_ms` is skipped with that reason: its stated concurrency was
 never running at once.  A row repeating an earlier one (same configuration, TTFT and TPOT equal to 9
 significant digits) is skipped too: one run exported twice.
@@ -181,8 +182,7 @@ def _aic_row(r: dict, catalog: Catalog, where: str) -> Measurement:
         gpu=AIC_GPU[r["system"]],
         engine=AIC_ENGINE[r["backend"]],
         precision=AIC_PRECISION[r["gemm_quant_mode"]],
-        # the dataset's `precision` column is the serving precision; fp8 serving keeps an fp8 KV cache
-        kv_precision=Precision.fp8 if r.get("precision") == "fp8" else Precision.bf16,
+        kv_precision=_aic_kv_precision(r),
         tp=tp,
         pp=int(r.get("pp_size") or 1),
         concurrency=int(r["batch_size"]),
@@ -192,6 +192,23 @@ def _aic_row(r: dict, catalog: Catalog, where: str) -> Measurement:
         tpot_ms=float(r["silicon_tpot_ms"]),
         source=where,
     )
+
+
+def _aic_kv_precision(r: dict) -> Precision:
+    """The KV-cache format of an aiconfigurator row, which the dataset does not record.
+
+    vLLM and SGLang keep the model's 16-bit dtype unless `--kv-cache-dtype fp8` is passed, and so does
+    TensorRT-LLM unless `KvCacheConfig(dtype='fp8')` (shared/reference/engines.yaml: vllm_kv_fp8,
+    sglang_attention, trtllm_quant).  TensorRT-LLM's fp8 rows had an fp8 cache all the same: under its
+    admission rule (a request's whole KV reserved when it starts) a 16-bit cache would hold 22 of the
+    32 Llama-3.1-70B 1,024/8,192-token requests on one H200 and 111 of the 128 Qwen3-32B 1,024/512 on
+    one H100 (the memory model's pools), the rest queueing for whole requests (seconds to minutes),
+    and those rows' TTFTs show no queue (449 ms, 751 ms).  vLLM's and SGLang's rows give no such sign
+    (where a 16-bit cache overflows, their TTFTs do queue: vLLM Llama-3.1-70B, 2 H100, 8,192/1,024,
+    32 users, 25 fit: 6.5 s measured), so they keep their default."""
+    if r["backend"] == "trtllm" and r.get("precision") == "fp8":
+        return Precision.fp8
+    return Precision.bf16
 
 
 def _own_row(r: dict, catalog: Catalog, where: str) -> Measurement:

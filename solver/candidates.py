@@ -306,7 +306,7 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
     if entry is None:
         entry = memo[skey] = _speed_entry(cands.model, shape.gpu, fab, scenario.precision, shape.precision_path == "native",
                                           shape.kv_precision, shape.tp, shape.pp, scenario.prompt_tokens, scenario.output_tokens,
-                                          factors, shape.engine.max_parallel_requests)
+                                          factors, shape.engine.max_parallel_requests, shape.engine.mixes_prefill)
     speed, at_load = entry
 
     def option(users: int) -> Option:

@@ -145,6 +145,7 @@ class Prepared:
     base: dict
     speed_args: tuple | None  # perf.predict's arguments before the factors; None when nothing runs
     parallel: int | None
+    mixed_prefill: bool  # the engine runs prefill chunks inside decode steps
     path: str
     fits: bool
     reason: str | None
@@ -152,7 +153,7 @@ class Prepared:
     notes: tuple[str, ...]
 
     def run(self, factors: PerfFactors, calibrated: bool) -> Estimate:
-        perf = None if self.speed_args is None else predict(*self.speed_args, factors, self.parallel)
+        perf = None if self.speed_args is None else predict(*self.speed_args, factors, self.parallel, self.mixed_prefill)
         return Estimate(**self.base, precision_path=self.path, fits=self.fits, reason=self.reason, memory=self.memory,
                         perf=perf, factors=factors, calibrated=calibrated, notes=list(self.notes))
 
@@ -185,7 +186,7 @@ def prepare(
     notes: list[str] = []
 
     def reject(reason: str, path: str = "unsupported") -> Prepared:
-        return Prepared(base, None, None, path, False, reason, None, tuple(notes))
+        return Prepared(base, None, None, False, path, False, reason, None, tuple(notes))
 
     for verdict in (engine_runs(engine, gpu), parallelism_ok(engine, model, tp, pp, servers > 1)):
         if not verdict.ok:
@@ -210,7 +211,7 @@ def prepare(
                       concurrency, input_len, output_len)
     if engine.max_parallel_requests is not None and concurrency > engine.max_parallel_requests:
         notes.append(f"{engine.name} serves {engine.max_parallel_requests} request(s) at a time; the others queue")
-    return Prepared(base, speed_args, parallel, path, mem.fits, mem.reason, mem, tuple(notes))
+    return Prepared(base, speed_args, parallel, engine.mixes_prefill, path, mem.fits, mem.reason, mem, tuple(notes))
 
 
 def estimate(catalog: Catalog, *args: Any, **kwargs: Any) -> Estimate:

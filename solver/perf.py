@@ -13,11 +13,16 @@ Model (docs/model.md derives it):
   the 16-bit peak x moe_prefill_efficiency), memory = weights per chunk, + all-reduces of I x hidden
   activations (together: the GPUs' service time t_s) + a fixed latency of the request's own
   (tokenisation, scheduling) that does not occupy the GPUs;
-- closed loop of C users with chunked prefill: prefill takes a share rho = C x t_s / (TTFT + (O-1) x TPOT)
-  of the replica and time-shares it with decoding: a decode step stretches to step / (1 - rho); a new
-  request waits (M/D/1) rho/(2(1-rho)) prefills of t_s, plus a fitted share (burst_factor, the GPU's
-  own where it was measured) of the other C-1 users' t_s when arrivals come in waves, plus half a
-  decode step;
+- closed loop of C users with chunked prefill: on an engine that mixes (Engine.mixes_prefill: vLLM,
+  TensorRT-LLM) a prefill chunk rides in a decode step, which reads the weights once for both, so a
+  prefill adds to the steps it joins only what they did not already spend: t_add = its compute beyond
+  what the step's weight streaming hides, the weights the decode batch did not read (MoE: the experts
+  it did not touch), and its all-reduces; elsewhere (SGLang's default) it runs as a pass of its own:
+  t_add = t_s.  Prefill takes a share
+  rho = C x t_add / (TTFT + (O-1) x TPOT) of the replica: a decode step stretches to step / (1 - rho);
+  a new request waits (M/D/1) rho/(2(1-rho)) prefills of t_s (a prefill step's length), plus a fitted
+  share (burst_factor, the GPU's own where it was measured) of the other C-1 users' t_s when arrivals
+  come in waves, plus half a decode step;
 - an engine that runs P requests at a time (Ollama: 1; any engine: what its KV cache holds) runs them as
   a closed loop of P users and queues the rest: a queued request waits (C / P - 1) stays of a running
   one (its TTFT + (O - 1) x TPOT), so beyond P only the TTFT grows.
@@ -227,8 +232,8 @@ class ReplicaSpeed:
 
     def __init__(self, model: LlmModel, gpu: Gpu, fabric: Fabric, precision: Precision, native: bool,
                  kv_precision: Precision, tp: int, pp: int, input_len: int, output_len: int, factors: PerfFactors,
-                 max_parallel: int | None = None):
-        self.model, self.factors = model, factors
+                 max_parallel: int | None = None, mixed_prefill: bool = False):
+        self.model, self.factors, self.mixed_prefill = model, factors, mixed_prefill
         self.burst = factors.burst_for(gpu.id)  # how this GPU's campaigns sent requests (docs/model.md)
         self.tp, self.pp, self.output_len, self.max_parallel = tp, pp, output_len, max_parallel
         self.bw = gpu.memory_bandwidth_tbs * 1e12 * factors.bandwidth_efficiency * (1.0 if native else FALLBACK_BW_FACTOR)
@@ -264,10 +269,12 @@ class ReplicaSpeed:
         t_p_mem = n_chunks * weight_bytes(model, precision) / tp / self.bw
         t_p_comm = model.layers * 2 * allreduce_s(tp, input_len * model.hidden_size * ACT_BYTES, self.link_gbs, self.link_lat)
         t_p_comm += (pp - 1) * (input_len * model.hidden_size * ACT_BYTES / (self.p2p_gbs * 1e9) + self.p2p_lat * 1e-6)
-        # the GPUs' time for one prefill: what other requests wait for, and the share of the replica that
-        # prefill takes from decoding (its all-reduces run inside the mixed steps too)
+        # the GPUs' time for one prefill (the steps that carry it): what other requests wait for
         self.t_p_service = max(t_p_compute, t_p_mem) + t_p_comm
         self.t_prefill = self.t_p_service + factors.prefill_overhead_ms / 1e3
+        # what a prefill adds to the decode steps it is mixed into (at(): _prefill_added_s)
+        self.n_chunks, self.t_p_comm = n_chunks, t_p_comm
+        self.t_p_chunk_compute, self.t_p_chunk_mem = t_p_compute / n_chunks, t_p_mem / n_chunks
 
     def at(self, concurrency: int) -> Perf:
         model, pp, factors, output_len, max_parallel = self.model, self.pp, self.factors, self.output_len, self.max_parallel
@@ -294,8 +301,11 @@ class ReplicaSpeed:
         wait0 = self.burst * (batch - 1) / 2 * t_s + (tpot0 / 2 if batch > 1 else 0.0)
         o1 = max(output_len - 1, 0)
         rho = 0.0
+        t_add = t_s  # one user's own prefill joins no decode step; an engine that does not mix runs it alone
         if batch > 1:
-            rho = min(_prefill_share(batch * t_s, t_prefill, t_s, wait0, o1, tpot0), MAX_RHO)  # MAX_RHO: saturated
+            if self.mixed_prefill:
+                t_add = self._prefill_added_s(t_w, t_comp)
+            rho = min(_prefill_share(batch * t_add, t_prefill, t_s, wait0, o1, tpot0), MAX_RHO)  # MAX_RHO: saturated
         # prefill time-shares the GPUs with decoding: the steps it is mixed into last as long as both
         tpot = tpot0 / (1 - rho)
         ttft = t_prefill + t_s * rho / (2 * (1 - rho)) + wait0
@@ -303,7 +313,7 @@ class ReplicaSpeed:
         total = batch * output_len / service
         # the GPUs' share of time in prefill: rho itself when it solved the fixed point (or its cap); with one
         # user, whose own prefill stretches no decode step, still that prefill's share of the GPU time
-        share = min(batch * t_s / service, MAX_RHO)
+        share = min(batch * t_add / service, MAX_RHO)
         if concurrency > batch:
             # the engine runs `batch` requests (Ollama: one; or what the KV cache holds) and queues the rest:
             # in a closed loop of C users served `batch` at a time, each waits (C / batch - 1) services
@@ -328,6 +338,17 @@ class ReplicaSpeed:
             bound=bound,
         )
 
+    def _prefill_added_s(self, t_w: float, t_comp: float) -> float:
+        """GPU time one prefill adds to the decode steps it is mixed into, a chunk per step (t_w, t_comp:
+        a stage's weight streaming and compute in a step without it).  A mixed step streams what the
+        decode batch reads or what the chunk reads alone (for MoE all experts, which its hundreds of
+        tokens touch), whichever takes longer, and computes both; so a chunk adds its compute beyond
+        what the streaming hides, and the bytes the decode batch did not read — never more than the
+        chunk's own pass (max(compute, memory)) would take."""
+        pp = self.pp
+        mixed = max(pp * t_w, self.t_p_chunk_mem, pp * t_comp + self.t_p_chunk_compute)
+        return self.n_chunks * (mixed - pp * max(t_w, t_comp)) + self.t_p_comm
+
 
 def predict(
     model: LlmModel,
@@ -343,7 +364,8 @@ def predict(
     output_len: int,
     factors: PerfFactors,
     max_parallel: int | None = None,
+    mixed_prefill: bool = False,
 ) -> Perf:
     """The speed of one replica at one load (see ReplicaSpeed)."""
     return ReplicaSpeed(model, gpu, fabric, precision, native, kv_precision, tp, pp, input_len, output_len, factors,
-                        max_parallel).at(concurrency)
+                        max_parallel, mixed_prefill).at(concurrency)

@@ -65,6 +65,24 @@ def test_rows_faster_than_streaming_their_weights_are_skipped_on_reading(tmp_pat
     assert len(skipped) == 1 and skipped[0].startswith(f"{src}:2: TPOT 3.00 ms is below") and "never ran at once" in skipped[0]
 
 
+def test_aiconfigurator_rows_keep_each_engines_kv_cache_format(tmp_path, catalog):
+    """The dataset does not record the KV-cache format: vLLM and SGLang keep their 16-bit default
+    (fp8 only on request), TensorRT-LLM's fp8 rows had an fp8 cache (calibration._aic_kv_precision);
+    a 16-bit model keeps a 16-bit cache everywhere."""
+    cols = ["backend", "model_path", "system", "precision", "gemm_quant_mode", "mode", "batch_size", "tp_size",
+            "pp_size", "isl", "osl", "silicon_ttft_ms", "silicon_tpot_ms"]
+    rows = [(b, m, p, g, str(i)) for i, (b, m, p, g) in enumerate([
+        ("trtllm", "Qwen/Qwen3-32B", "fp8", "fp8"), ("vllm", "Qwen/Qwen3-32B", "fp8", "fp8"),
+        ("sglang", "Qwen/Qwen3-32B", "fp8", "fp8"), ("trtllm", "Qwen/Qwen3-32B", "", "")])]
+    src = tmp_path / "aic.csv"
+    src.write_text(",".join(cols) + "\n" + "".join(
+        f"{b},{m},h100_sxm,{p},{g},agg,4,2,1,1024,256,300.{i},40.0\n" for b, m, p, g, i in rows))
+    got, skipped = read_measurements(src, catalog)
+    assert skipped == []
+    assert [(r.engine, r.precision, r.kv_precision) for r in got] == [
+        ("tensorrt-llm", P.fp8, P.fp8), ("vllm", P.fp8, P.bf16), ("sglang", P.fp8, P.bf16), ("tensorrt-llm", P.bf16, P.bf16)]
+
+
 def test_one_run_exported_twice_counts_once(tmp_path, catalog):
     """The same configuration with TTFT and TPOT equal to 9 significant digits, even under a sibling
     model's name or differing in the float's last bit (as the aiconfigurator dump's exports of one run

@@ -78,9 +78,9 @@ def test_prefill_share_counts_the_gpus_whole_prefill_time(catalog):
 
 
 def test_prefill_time_shares_the_gpus_with_decoding(catalog):
-    """A decode step with prefill mixed in lasts as long as both: TPOT = step / (1 - rho), also when the
-    step is weight-bound (4 users of a 70B on 4 GPUs), where prefill could in principle hide in the
-    GEMMs' compute slack (the model before session 6; the measurements favour time-sharing)."""
+    """Prefill that runs as a pass of its own (an engine that does not mix it into decode steps, as
+    SGLang by default) stretches decoding by its whole GPU time: TPOT = step / (1 - rho), also when the
+    step is weight-bound (4 users of a 70B on 4 GPUs)."""
     from solver.perf import ReplicaSpeed
 
     g, fabric = _h100_fabric(catalog)
@@ -93,6 +93,76 @@ def test_prefill_time_shares_the_gpus_with_decoding(catalog):
         assert shared.prefill_share > bare.prefill_share + 0.03
         assert shared.tpot_ms * (1 - shared.prefill_share) == pytest.approx(bare.tpot_ms * (1 - bare.prefill_share), rel=1e-9)
         assert shared.tpot_ms > bare.tpot_ms
+
+
+def _mixing(cat, model: str, i: int, kv=P.bf16):
+    """The same layout on 4 H100s twice: prefill in passes of its own, and mixed into decode steps."""
+    from solver.perf import ReplicaSpeed
+
+    g, fabric = _h100_fabric(cat)
+    args = (cat.model(model), g, fabric, P.fp8, True, kv, 4, 1, i, 256, _factors(cat))
+    return ReplicaSpeed(*args), ReplicaSpeed(*args, mixed_prefill=True)
+
+
+def _added_s(rs, p, c: int, o: int = 256) -> float:
+    """The GPU time each of the c users' prefills took from decoding, from the closed loop's identity
+    rho x cycle = c x t_add (the share is rho when it solved the fixed point)."""
+    return p.prefill_share * (p.ttft_ms + (o - 1) * p.tpot_ms) / 1e3 / c
+
+
+def test_a_mixing_engines_short_prefill_costs_decoding_only_its_all_reduces(catalog):
+    """A 128-token prompt mixed into the decode step of 16 users of a 70B on 4 GPUs: the step streams
+    17.5 GB per GPU of weights (about 6.5 ms) whether or not the chunk rides along, and the chunk's
+    FLOPs fit in the streaming's slack, so it adds only its all-reduces; run as a pass of its own it
+    also reads the weights again."""
+    from solver.memory import weight_bytes
+    from solver.perf import allreduce_s
+
+    alone, mixed = _mixing(catalog, "llama-3.1-70b", 128)
+    m, f = catalog.model("llama-3.1-70b"), _factors(catalog)
+    t_w = weight_bytes(m, P.fp8) / 4 / (3.35e12 * f.bandwidth_efficiency)
+    a, b = alone.at(16), mixed.at(16)
+    assert b.decode_compute_ms / 1e3 + mixed.t_p_chunk_compute < t_w  # the chunk hides in the slack
+    all_reduces_s = m.layers * 2 * allreduce_s(4, 128 * m.hidden_size * 2, alone.link_gbs, alone.link_lat)
+    assert _added_s(mixed, b, 16) == pytest.approx(all_reduces_s, rel=1e-6)
+    assert _added_s(alone, a, 16) == pytest.approx(alone.t_p_service, rel=1e-6)
+    assert alone.t_p_service > t_w  # the pass of its own reads the weights
+    assert b.tpot_ms < a.tpot_ms
+    assert b.ttft_ms < a.ttft_ms  # fewer prefills in service ahead of a new request
+
+
+def test_a_mixing_engines_long_prefill_saves_one_weight_read_per_chunk(catalog):
+    """A 4,096-token prompt is compute-bound: mixed into a weight-bound step it adds its GPU time minus
+    the step's slack (weight streaming - decode compute), one chunk of 8,192 tokens at most."""
+    from solver.memory import weight_bytes
+
+    alone, mixed = _mixing(catalog, "llama-3.1-70b", 4096)
+    t_w = weight_bytes(catalog.model("llama-3.1-70b"), P.fp8) / 4 / (3.35e12 * _factors(catalog).bandwidth_efficiency)
+    b = mixed.at(16)
+    slack_s = t_w - b.decode_compute_ms / 1e3
+    assert mixed.t_p_chunk_compute > slack_s > 0
+    assert _added_s(mixed, b, 16) == pytest.approx(mixed.t_p_service - slack_s, rel=1e-6)
+
+
+def test_a_mixing_engines_moe_prefill_reads_the_experts_the_decode_batch_did_not(catalog):
+    """Qwen3-235B: 4 decoding users touch about 29 of 128 experts per layer; a 256-token chunk reads
+    every expert, as its pass alone would, so riding along it adds the bytes of the other experts (its
+    FLOPs within that reading time) — less than its pass alone, which reads the touched ones again."""
+    from solver.memory import weight_bytes
+    from solver.perf import experts_touched, moe_weight_split
+
+    m = catalog.model("qwen3-235b-a22b")
+    alone, mixed = _mixing(catalog, "qwen3-235b-a22b", 256, kv=P.fp8)
+    f = _factors(catalog)
+    fixed, per_expert = moe_weight_split(m, P.fp8)
+    bw = 3.35e12 * f.bandwidth_efficiency
+    t_w = (fixed + per_expert * experts_touched(m, 4) / f.moe_efficiency) / 4 / bw  # the decode step's
+    t_all = weight_bytes(m, P.fp8) / 4 / bw  # the chunk's
+    assert 25 < experts_touched(m, 4) < 33 and t_all > t_w
+    b = mixed.at(4)
+    assert b.decode_compute_ms / 1e3 + mixed.t_p_chunk_compute < t_all
+    assert _added_s(mixed, b, 4) == pytest.approx(t_all - t_w + mixed.t_p_comm, rel=1e-6)
+    assert _added_s(mixed, b, 4) < _added_s(alone, alone.at(4), 4) == pytest.approx(alone.t_p_service, rel=1e-6)
 
 
 def test_moe_prefill_runs_its_experts_at_their_own_efficiency(catalog):

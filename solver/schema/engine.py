@@ -102,6 +102,14 @@ class MemoryRule(_Strict):
         return v
 
 
+class Scheduling(_Strict):
+    mixed_prefill: bool = Field(
+        description="new prompts' prefill chunks run in the same forward pass as the running requests' decode "
+                    "step (one weight read for both); false: a prefill batch runs as a pass of its own")
+    source: list[str] = Field(min_length=1)
+    unverified: bool = Field(False, description="behaviour recalled, not read from a stored source")
+
+
 class Engine(_Strict):
     id: str
     name: str
@@ -115,6 +123,9 @@ class Engine(_Strict):
     max_parallel_requests: int | None = Field(
         None, description="requests served at once by default (Ollama: 1); None = continuous batching"
     )
+    scheduling: Scheduling | None = Field(
+        None, description="how prefill shares the GPUs with decoding by default; not stated: a pass of its own "
+                          "(the slower assumption)")
     source: list[str] = Field(min_length=1)
     unverified: list[str] = Field(
         default_factory=list,
@@ -133,6 +144,11 @@ class Engine(_Strict):
                 raise ValueError(f"'{path}' names no cell this entry sets (table.row.hardware_class, e.g. "
                                  f"precision.fp4.nvidia_hopper).{suggestion(path, cells)}")
         return paths
+
+    @property
+    def mixes_prefill(self) -> bool:
+        """Prefill chunks ride in decode steps (Scheduling.mixed_prefill; False when not stated)."""
+        return self.scheduling is not None and self.scheduling.mixed_prefill
 
     def unverified_cell(self, table: str, row: str, compat_key: str) -> str | None:
         """The flagged cell (table.row.key) the lookup of (table, row) reads for this hardware class, if
