@@ -42,7 +42,7 @@ def _predict_into(results: list[dict], cat, m, f, held: str) -> int:
     lo_t, hi_t = f.ttft_log_band
     lo_p, hi_p = f.tpot_log_band
     results.append({
-        "engine": m.engine, "gpu": m.gpu, "model": m.model, "held_out": held, "tp": m.tp, "pp": m.pp,
+        "engine": m.engine, "gpu": m.gpu, "model": m.model, "source": m.source, "held_out": held, "tp": m.tp, "pp": m.pp,
         "concurrency": m.concurrency, "precision": m.precision.value, "input_len": m.input_len, "output_len": m.output_len,
         "workload": f"{m.model}|{m.input_len}|{m.output_len}",
         "tpot_meas": m.tpot_ms, "tpot_pred": tpot, "ttft_meas": m.ttft_ms, "ttft_pred": ttft,

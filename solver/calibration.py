@@ -7,8 +7,8 @@ Accepted CSV formats (header decides):
    batch_size, tp_size, pp_size, isl, osl, silicon_ttft_ms, silicon_tpot_ms, mode, attention_dp_size).
    Only aggregated serving (`mode=agg`) without attention data-parallelism is used; the KV-cache
    format, which the dataset does not record, is set by `_aic_kv_precision`.
-A row whose TPOT is below `tpot_floor_ms` is skipped with that reason: its stated concurrency was
-never running at once.  A row repeating an earlier one (same configuration, TTFT and TPOT equal to 9
+A row whose TPOT is below `tpot_floor_ms`, or whose TTFT is above `ttft_ceiling_ms`, is skipped with
+that reason: its stated concurrency was never running at once.  A row repeating an earlier one (same configuration, TTFT and TPOT equal to 9
 significant digits) is skipped too: one run exported twice.
 
 The fit minimises squared log errors of TPOT and TTFT (scipy.optimize.least_squares) over the
@@ -146,6 +146,13 @@ def read_measurements(path: str | Path, catalog: Catalog) -> tuple[list[Measurem
                 skipped.append(f"{path}:{i}: TPOT {m.tpot_ms:.2f} ms is below {floor:.2f} ms, the time to read the weights and "
                                f"KV cache of {m.concurrency} sequences once at peak bandwidth: they never ran at once")
                 continue
+            ceiling = ttft_ceiling_ms(catalog, m)
+            if m.ttft_ms > ceiling:
+                skipped.append(f"{path}:{i}: TTFT {m.ttft_ms:.0f} ms is above {ceiling:.0f} ms, every one of the "
+                               f"{m.concurrency} users' prompts prefilled in turn at {TTFT_CEILING_EFFICIENCY:.0%} of peak "
+                               f"with a decode step each, plus {TTFT_CEILING_SLACK_MS:.0f} ms: requests waited for "
+                               f"admission, so the {m.concurrency} users never ran at once")
+                continue
             # one run exported twice (the aiconfigurator dump holds several exports, some under a sibling
             # model's name: DeepSeek-R1 / -V3) would weigh double in the fit and, under two model names,
             # be its own held-out answer in leave-one-model-out.  Two runs never agree to 9 significant
@@ -266,6 +273,30 @@ def tpot_floor_ms(catalog: Catalog, m: Measurement) -> float:
     kv = m.concurrency * kv_bytes_per_sequence(model, m.kv_precision, m.input_len) * kv_share_per_gpu(model, m.tp, m.pp)
     weights = decode_weight_bytes(model, m.precision, m.concurrency) / (m.tp * m.pp)
     return (kv + weights) / (gpu.memory_bandwidth_tbs * 1e12) * 1e3
+
+
+#: the TTFT ceiling's allowances (ttft_ceiling_ms): a prefill at 10% of the 16-bit peak is half as fast
+#: as the slowest the fit finds (a MoE prefill's routed experts, moe_prefill_efficiency x
+#: compute_efficiency_prefill = 0.2), and 1 s is five times the largest fitted fixed latency (206 ms)
+TTFT_CEILING_EFFICIENCY = 0.1
+TTFT_CEILING_SLACK_MS = 1000.0
+
+
+def ttft_ceiling_ms(catalog: Catalog, m: Measurement) -> float:
+    """The longest a first token can take when the stated C users all run at once: a new request waits
+    at most for every user's prompt (its own included) prefilled in turn — at TTFT_CEILING_EFFICIENCY of
+    the GPUs' 16-bit peak — each with a decode step (the row's own TPOT) between, plus
+    TTFT_CEILING_SLACK_MS of fixed latency.
+
+    A longer measured TTFT can only be a wait for admission: the engine ran fewer requests (its KV
+    capacity or scheduler limit, which the data does not state) and queued the rest, so, as below the
+    TPOT floor, the row does not describe the load it names."""
+    from solver.perf import attention_flops, model_work, peak_tflops
+
+    model, gpu = catalog.models[m.model], catalog.gpus[m.gpu]
+    flops = m.input_len * 2 * model_work(model).matmul_active + attention_flops(model, m.input_len, causal_prefill=True)
+    prefill_s = flops / (TTFT_CEILING_EFFICIENCY * peak_tflops(gpu, m.precision, False) * 1e12 * m.tp)
+    return m.concurrency * (prefill_s * 1e3 + m.tpot_ms) + TTFT_CEILING_SLACK_MS
 
 
 def residuals(catalog: Catalog, rows: Iterable[Measurement], factors: PerfFactors,

@@ -65,6 +65,24 @@ def test_rows_faster_than_streaming_their_weights_are_skipped_on_reading(tmp_pat
     assert len(skipped) == 1 and skipped[0].startswith(f"{src}:2: TPOT 3.00 ms is below") and "never ran at once" in skipped[0]
 
 
+def test_rows_waiting_longer_than_every_prefill_in_turn_are_skipped_on_reading(tmp_path, catalog):
+    """256 users of Llama-3.1-8B on one H100, 1,024-token prompts: each prefill is 2 x 7.5 G x 1,024 =
+    15.4 TFLOP plus attention, 0.16 s at 10% of the 989 TFLOPS 16-bit peak; all 256 in turn with a
+    20 ms decode step each and the 1 s allowance: about 47 s.  A 150 s TTFT can only be a wait for
+    admission (the users never ran at once): skipped, with why; 30 s is kept."""
+    from solver.calibration import ttft_ceiling_ms
+
+    row = Measurement("llama-3.1-8b", "h100-sxm-80gb", "vllm", P.bf16, P.bf16, 1, 1, 256, 1024, 256, 1.0, 20.0, "x")
+    assert 45_000 < ttft_ceiling_ms(catalog, row) < 48_000
+    src = tmp_path / "m.csv"
+    src.write_text("model,gpu,engine,precision,tp,concurrency,input_len,output_len,ttft_ms,tpot_ms\n"
+                   "llama-3.1-8b,h100-sxm,vllm,bf16,1,256,1024,256,150000,20.0\n"
+                   "llama-3.1-8b,h100-sxm,vllm,bf16,1,256,1024,256,30000,20.0\n")
+    rows, skipped = read_measurements(src, catalog)
+    assert [r.ttft_ms for r in rows] == [30000.0]
+    assert len(skipped) == 1 and skipped[0].startswith(f"{src}:2: TTFT 150000 ms is above") and "never ran at once" in skipped[0]
+
+
 def test_aiconfigurator_rows_keep_each_engines_kv_cache_format(tmp_path, catalog):
     """The dataset does not record the KV-cache format: vLLM and SGLang keep their 16-bit default
     (fp8 only on request), TensorRT-LLM's fp8 rows had an fp8 cache (calibration._aic_kv_precision);
