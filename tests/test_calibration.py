@@ -49,6 +49,14 @@ def test_fit_recovers_planted_factors(catalog):
     assert abs(got.tpot_log_band[0]) < 0.02 and abs(got.tpot_log_band[1]) < 0.02
 
 
+def _read_own(tmp_path, catalog, *lines: str):
+    """read_measurements of a gpuplan-format CSV holding `lines`: (its path, rows, skipped)."""
+    src = tmp_path / "m.csv"
+    src.write_text("model,gpu,engine,precision,tp,concurrency,input_len,output_len,ttft_ms,tpot_ms\n"
+                   + "".join(line + "\n" for line in lines))
+    return (src, *read_measurements(src, catalog))
+
+
 def test_rows_faster_than_streaming_their_weights_are_skipped_on_reading(tmp_path, catalog):
     """A TPOT below the time to read each GPU's weight shard at peak bandwidth means the stated batch
     was never running (Llama-3.1-8B in BF16 on one H100: 16 GB / 3.35 TB/s = 4.8 ms): skipped, with why."""
@@ -56,11 +64,8 @@ def test_rows_faster_than_streaming_their_weights_are_skipped_on_reading(tmp_pat
 
     row = Measurement("llama-3.1-8b", "h100-sxm-80gb", "vllm", P.bf16, P.bf16, 1, 1, 4, 1024, 256, 100.0, 1.0, "x")
     assert 4.5 < tpot_floor_ms(catalog, row) < 5.2
-    src = tmp_path / "m.csv"
-    src.write_text("model,gpu,engine,precision,tp,concurrency,input_len,output_len,ttft_ms,tpot_ms\n"
-                   "llama-3.1-8b,h100-sxm,vllm,bf16,1,4,1024,256,100,3.0\n"
-                   "llama-3.1-8b,h100-sxm,vllm,bf16,1,4,1024,256,100,6.0\n")
-    rows, skipped = read_measurements(src, catalog)
+    src, rows, skipped = _read_own(tmp_path, catalog, "llama-3.1-8b,h100-sxm,vllm,bf16,1,4,1024,256,100,3.0",
+                                   "llama-3.1-8b,h100-sxm,vllm,bf16,1,4,1024,256,100,6.0")
     assert [r.tpot_ms for r in rows] == [6.0]
     assert len(skipped) == 1 and skipped[0].startswith(f"{src}:2: TPOT 3.00 ms is below") and "never ran at once" in skipped[0]
 
@@ -74,11 +79,8 @@ def test_rows_waiting_longer_than_every_prefill_in_turn_are_skipped_on_reading(t
 
     row = Measurement("llama-3.1-8b", "h100-sxm-80gb", "vllm", P.bf16, P.bf16, 1, 1, 256, 1024, 256, 1.0, 20.0, "x")
     assert 45_000 < ttft_ceiling_ms(catalog, row) < 48_000
-    src = tmp_path / "m.csv"
-    src.write_text("model,gpu,engine,precision,tp,concurrency,input_len,output_len,ttft_ms,tpot_ms\n"
-                   "llama-3.1-8b,h100-sxm,vllm,bf16,1,256,1024,256,150000,20.0\n"
-                   "llama-3.1-8b,h100-sxm,vllm,bf16,1,256,1024,256,30000,20.0\n")
-    rows, skipped = read_measurements(src, catalog)
+    src, rows, skipped = _read_own(tmp_path, catalog, "llama-3.1-8b,h100-sxm,vllm,bf16,1,256,1024,256,150000,20.0",
+                                   "llama-3.1-8b,h100-sxm,vllm,bf16,1,256,1024,256,30000,20.0")
     assert [r.ttft_ms for r in rows] == [30000.0]
     assert len(skipped) == 1 and skipped[0].startswith(f"{src}:2: TTFT 150000 ms is above") and "never ran at once" in skipped[0]
 
@@ -106,13 +108,11 @@ def test_one_run_exported_twice_counts_once(tmp_path, catalog):
     model's name or differing in the float's last bit (as the aiconfigurator dump's exports of one run
     do), is one run exported twice: kept once, the repeats skipped with why.  A second run of the same
     configuration (different figures) is a measurement of its own."""
-    src = tmp_path / "m.csv"
-    src.write_text("model,gpu,engine,precision,tp,concurrency,input_len,output_len,ttft_ms,tpot_ms\n"
-                   "deepseek-r1,h200-sxm,sglang,fp8,8,4,1024,1024,259.9114292766899,10.29225441516629\n"
-                   "deepseek-v3,h200-sxm,sglang,fp8,8,4,1024,1024,259.9114292766899,10.29225441516629\n"
-                   "deepseek-r1,h200-sxm,sglang,fp8,8,4,1024,1024,259.91142927668993,10.292254415166291\n"
-                   "deepseek-r1,h200-sxm,sglang,fp8,8,4,1024,1024,259.9114,10.29225441516629\n")
-    rows, skipped = read_measurements(src, catalog)
+    src, rows, skipped = _read_own(tmp_path, catalog,
+                                   "deepseek-r1,h200-sxm,sglang,fp8,8,4,1024,1024,259.9114292766899,10.29225441516629",
+                                   "deepseek-v3,h200-sxm,sglang,fp8,8,4,1024,1024,259.9114292766899,10.29225441516629",
+                                   "deepseek-r1,h200-sxm,sglang,fp8,8,4,1024,1024,259.91142927668993,10.292254415166291",
+                                   "deepseek-r1,h200-sxm,sglang,fp8,8,4,1024,1024,259.9114,10.29225441516629")
     assert [(r.model, r.ttft_ms) for r in rows] == [("deepseek-r1", 259.9114292766899), ("deepseek-r1", 259.9114)]
     assert [s.split(": ", 1)[0] for s in skipped] == [f"{src}:3", f"{src}:4"]
     assert all(f"the same measurement as {src}:2 (deepseek-r1)" in s for s in skipped)
