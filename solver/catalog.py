@@ -9,6 +9,7 @@ the fields it names (mappings merge recursively, lists and scalars replace); a n
 from __future__ import annotations
 
 import copy
+import typing
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -198,9 +199,33 @@ def _load_raw(raws: dict[str, _Raw], text: str, fname: str, builtin: bool, probl
                 raw.where[eid] = where
 
 
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model an annotation holds (itself, or inside Optional / list / dict), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _fields_at(model: type[BaseModel], path: tuple) -> list[str]:
+    """The field names of the model nested at `path` (a validation error's loc without its last key),
+    so an unknown nested field gets the nearest valid name too; [] where no model is nested there."""
+    cur: type[BaseModel] | None = model
+    for key in path:
+        if isinstance(key, int):  # a list index: the list's model is already `cur`
+            continue
+        f = cur.model_fields.get(str(key)) if cur is not None else None
+        if f is None:
+            return []
+        cur = _model_in(f.annotation)
+    return list(cur.model_fields) if cur is not None else []
+
+
 def _format_validation(section: str, eid: str, err: ValidationError, where: dict, model: type[BaseModel]) -> list[str]:
     out = []
-    fields = list(model.model_fields)
     for e in err.errors():
         loc = e["loc"]
         fname, line = where["__entry__"]
@@ -214,7 +239,7 @@ def _format_validation(section: str, eid: str, err: ValidationError, where: dict
         hint = ""
         if e["type"] == "extra_forbidden":
             msg = "unknown field"
-            hint = suggestion(str(loc[-1]), fields if len(loc) == 1 else [])
+            hint = suggestion(str(loc[-1]), _fields_at(model, loc[:-1]))
         elif e["type"] == "missing":
             msg = "required field is missing"
         elif "expected" in (e.get("ctx") or {}):

@@ -175,6 +175,25 @@ def test_unknown_field_suggests_nearest(tmp_path):
     assert "memory_bandwidth_tbs" in str(e.value)
 
 
+def test_unknown_nested_field_suggests_nearest(tmp_path):
+    """A misspelt field inside a nested entry (an engine's scheduling, a server's price) gets the nearest
+    name of that nested model, not of the entry."""
+    p = write(tmp_path, "bad.yaml", "engines:\n- id: sglang\n  scheduling: {mixed_prefil: true, source: [flags]}\n"
+                                    "servers:\n- id: ovh-h100-380\n  price: {amount_per_hour: 2.0, currensy: EUR}\n")
+    with pytest.raises(CatalogError) as e:
+        load_catalog([p])
+    msg = str(e.value)
+    assert f"{p}:3: engines[id=sglang].scheduling.mixed_prefil: unknown field. Did you mean: mixed_prefill?" in msg
+    assert "servers[id=ovh-h100-380].price.currensy: unknown field. Did you mean: currency" in msg
+
+
+def test_an_engine_overlay_can_state_that_it_mixes_prefill(tmp_path, catalog):
+    """SGLang launched with --enable-mixed-chunk: the overlay says so and its speed follows."""
+    p = write(tmp_path, "mixed.yaml", "engines:\n- id: sglang\n  scheduling: {mixed_prefill: true, source: [launch flags]}\n")
+    assert not catalog.engine("sglang").mixes_prefill
+    assert load_catalog([p]).engine("sglang").mixes_prefill
+
+
 def test_literal_value_suggests_nearest(tmp_path):
     p = write(tmp_path, "bad.yaml", {"gpus": [{"id": "l4-24gb", "compat_key": "nvidia_hoper"}]})
     with pytest.raises(CatalogError) as e:
