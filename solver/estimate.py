@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 from solver.catalog import Catalog
 from solver.compat import engine_runs, kv_precision_ok, parallelism_ok, precision_path
@@ -61,6 +60,7 @@ class Estimate:
     input_len: int
     output_len: int
     parallel_requests: int | None  # the engine's cap on requests served at once (None: what the KV cache holds)
+    prefill_mixed: bool  # the engine runs prefill chunks inside decode steps (Engine.mixes_prefill)
     fits: bool
     reason: str | None
     memory: MemoryPlan | None
@@ -93,6 +93,7 @@ class Estimate:
             "input_len": self.input_len,
             "output_len": self.output_len,
             "parallel_requests": self.parallel_requests,
+            "prefill_mixed_into_decode": self.prefill_mixed,
             "max_concurrency": self.memory.max_concurrency if self.memory else 0,
             "memory_gib": self.memory.as_dict() if self.memory else None,
         }
@@ -145,7 +146,6 @@ class Prepared:
     base: dict
     speed_args: tuple | None  # perf.predict's arguments before the factors; None when nothing runs
     parallel: int | None
-    mixed_prefill: bool  # the engine runs prefill chunks inside decode steps
     path: str
     fits: bool
     reason: str | None
@@ -153,7 +153,7 @@ class Prepared:
     notes: tuple[str, ...]
 
     def run(self, factors: PerfFactors, calibrated: bool) -> Estimate:
-        perf = None if self.speed_args is None else predict(*self.speed_args, factors, self.parallel, self.mixed_prefill)
+        perf = None if self.speed_args is None else predict(*self.speed_args, factors, self.parallel, self.base["prefill_mixed"])
         return Estimate(**self.base, precision_path=self.path, fits=self.fits, reason=self.reason, memory=self.memory,
                         perf=perf, factors=factors, calibrated=calibrated, notes=list(self.notes))
 
@@ -182,11 +182,11 @@ def prepare(
     base = dict(model=model.id, gpu=gpu.id, engine=engine.id, server=server.id, interconnect=server.interconnect.kind,
                 precision=precision.value, kv_precision=kv_precision.value, tp=tp, pp=pp, gpus=gpus, servers=servers,
                 concurrency=concurrency, input_len=input_len, output_len=output_len,
-                parallel_requests=engine.max_parallel_requests)
+                parallel_requests=engine.max_parallel_requests, prefill_mixed=engine.mixes_prefill)
     notes: list[str] = []
 
     def reject(reason: str, path: str = "unsupported") -> Prepared:
-        return Prepared(base, None, None, False, path, False, reason, None, tuple(notes))
+        return Prepared(base, None, None, path, False, reason, None, tuple(notes))
 
     for verdict in (engine_runs(engine, gpu), parallelism_ok(engine, model, tp, pp, servers > 1)):
         if not verdict.ok:
@@ -211,11 +211,27 @@ def prepare(
                       concurrency, input_len, output_len)
     if engine.max_parallel_requests is not None and concurrency > engine.max_parallel_requests:
         notes.append(f"{engine.name} serves {engine.max_parallel_requests} request(s) at a time; the others queue")
-    return Prepared(base, speed_args, parallel, engine.mixes_prefill, path, mem.fits, mem.reason, mem, tuple(notes))
+    return Prepared(base, speed_args, parallel, path, mem.fits, mem.reason, mem, tuple(notes))
 
 
-def estimate(catalog: Catalog, *args: Any, **kwargs: Any) -> Estimate:
-    """Memory and speed of one replica with `concurrency` users of `input_len` + `output_len` tokens;
-    the arguments are `prepare`'s, the factors the catalog's for the engine and GPU class."""
-    prepared = prepare(catalog, *args, **kwargs)
-    return prepared.run(*catalog.factors(prepared.base["engine"], catalog.gpus[prepared.base["gpu"]].compat_key))
+def estimate(
+    catalog: Catalog,
+    model: LlmModel,
+    gpu: Gpu,
+    engine: Engine,
+    precision: Precision,
+    kv_precision: Precision,
+    tp: int,
+    pp: int,
+    input_len: int,
+    output_len: int,
+    concurrency: int,
+    context: int | None = None,
+    server: Server | None = None,
+    memory_rule: str = "exact",
+) -> Estimate:
+    """Memory and speed of one replica with `concurrency` users of `input_len` + `output_len` tokens
+    (the arguments are `prepare`'s), with the catalog's factors for the engine and GPU class."""
+    prepared = prepare(catalog, model, gpu, engine, precision, kv_precision, tp, pp, input_len, output_len,
+                       concurrency, context, server, memory_rule)
+    return prepared.run(*catalog.factors(engine.id, gpu.compat_key))

@@ -14,7 +14,7 @@ Model (docs/model.md derives it):
   activations (together: the GPUs' service time t_s) + a fixed latency of the request's own
   (tokenisation, scheduling) that does not occupy the GPUs;
 - closed loop of C users with chunked prefill: on an engine that mixes (Engine.mixes_prefill: vLLM,
-  TensorRT-LLM) a prefill chunk rides in a decode step, which reads the weights once for both, so a
+  TensorRT-LLM, llama.cpp) a prefill chunk rides in a decode step, which reads the weights once for both, so a
   prefill adds to the steps it joins only what they did not already spend: t_add = its compute beyond
   what the step's weight streaming hides, the weights the decode batch did not read (MoE: the experts
   it did not touch), and its all-reduces; elsewhere (SGLang's default) it runs as a pass of its own:

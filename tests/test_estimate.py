@@ -309,6 +309,18 @@ def test_cli_reports_the_burst_factor_it_used(catalog):
         assert (cal["burst_factor"], cal["burst_factor_of"]) == (expected, of)
 
 
+def test_estimate_says_whether_prefill_rides_in_decode_steps(catalog):
+    """The JSON names the scheduling assumption behind the TPOT: vLLM mixes prefill into decode steps,
+    SGLang (by default) runs it in passes of its own — with equal factors, SGLang's TPOT is the longer."""
+    got = {e: est(catalog, engine=e, c=32) for e in ("vllm", "sglang")}
+    assert {e: x.as_dict()["prefill_mixed_into_decode"] for e, x in got.items()} == {"vllm": True, "sglang": False}
+    from solver.estimate import prepare
+
+    alone = prepare(catalog, catalog.model("llama-3.1-70b"), catalog.gpu("h100-sxm"), catalog.engine("sglang"), P.fp8,
+                    P.bf16, 4, 1, 1024, 256, 32).run(got["vllm"].factors, True)
+    assert alone.perf.tpot_ms > got["vllm"].perf.tpot_ms
+
+
 def test_cli_not_fitting_is_exit_0():
     r = run("estimate", "--model", "llama-3.1-405b", "--gpu", "l4", "--tp", "1", "--json")
     assert r.returncode == 0

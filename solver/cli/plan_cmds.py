@@ -134,7 +134,8 @@ def estimate_cmd(model, gpu, tp, pp, precision, kv_precision, engine, server, in
             {"metric": "tokens/s per GPU", "value": d["output_tokens_per_s_per_gpu"], "range": ""},
             {"metric": "tokens/s per user", "value": d["output_tokens_per_s_per_user"], "range": ""},
         ], title=f"speed at {concurrency} concurrent - bound: {d['bound']}; band: {d['calibration']['band']}; "
-                 f"burst factor {d['calibration']['burst_factor']:.3g} ({d['calibration']['burst_factor_of']}'s)")
+                 f"burst factor {d['calibration']['burst_factor']:.3g} ({d['calibration']['burst_factor_of']}'s); prefill "
+                 + ("mixed into decode steps" if d["prefill_mixed_into_decode"] else "in passes of its own"))
     for n in d["notes"]:
         click.echo(f"note: {n}")
 
