@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from solver.catalog import Catalog
 from solver.compat import engine_runs, kv_precision_ok, parallelism_ok, precision_path
@@ -214,24 +215,9 @@ def prepare(
     return Prepared(base, speed_args, parallel, path, mem.fits, mem.reason, mem, tuple(notes))
 
 
-def estimate(
-    catalog: Catalog,
-    model: LlmModel,
-    gpu: Gpu,
-    engine: Engine,
-    precision: Precision,
-    kv_precision: Precision,
-    tp: int,
-    pp: int,
-    input_len: int,
-    output_len: int,
-    concurrency: int,
-    context: int | None = None,
-    server: Server | None = None,
-    memory_rule: str = "exact",
-) -> Estimate:
-    """Memory and speed of one replica with `concurrency` users of `input_len` + `output_len` tokens
-    (the arguments are `prepare`'s), with the catalog's factors for the engine and GPU class."""
-    prepared = prepare(catalog, model, gpu, engine, precision, kv_precision, tp, pp, input_len, output_len,
-                       concurrency, context, server, memory_rule)
-    return prepared.run(*catalog.factors(engine.id, gpu.compat_key))
+def estimate(catalog: Catalog, *args: Any, **kwargs: Any) -> Estimate:
+    """Memory and speed of one replica with `concurrency` users of `input_len` + `output_len` tokens;
+    the arguments are `prepare`'s (not repeated here: one signature to keep), the factors the
+    catalog's for the engine and GPU class."""
+    prepared = prepare(catalog, *args, **kwargs)
+    return prepared.run(*catalog.factors(prepared.base["engine"], catalog.gpus[prepared.base["gpu"]].compat_key))
