@@ -42,7 +42,8 @@ RUNTIME_RESERVE_GIB = 0.75  # CUDA/ROCm context, allocator fragmentation
 CUDA_GRAPH_GIB = 0.5  # captured graphs, engines with cuda_graph support
 COMM_BUFFER_GIB_BASE = 0.25  # NCCL/RCCL buffers when TP or PP > 1
 COMM_BUFFER_GIB_PER_RANK = 0.03
-TOKEN_BUDGET = 8192  # tokens per forward pass with chunked prefill (vLLM max_num_batched_tokens default)
+TOKEN_BUDGET = 8192  # tokens per forward pass with chunked prefill (vLLM max_num_batched_tokens default on GPUs of
+#                      70 GiB or more, SGLang chunked_prefill_size on 60-160 GiB GPUs; perf.PREFILL_CHUNK too)
 TOKEN_BUDGET_GGUF = 2048  # llama.cpp/Ollama n_batch default
 MAX_SAMPLED_SEQS = 256  # vLLM max_num_seqs default: fp32 logits reserved for this many sequences
 

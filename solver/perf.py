@@ -35,6 +35,7 @@ import math
 from dataclasses import dataclass
 
 from solver.memory import (
+    TOKEN_BUDGET,
     expert_bytes_per_param,
     kv_bytes_per_sequence,
     kv_share_per_gpu,
@@ -49,7 +50,7 @@ from solver.schema.precision import Precision
 
 ACT_BYTES = 2  # activations exchanged in 16-bit
 FALLBACK_BW_FACTOR = 1.0  # weight-only (Marlin-style) kernels stream weights at the dense rate; their cost is 16-bit compute
-PREFILL_CHUNK = 8192  # tokens per prefill chunk (weights re-read per chunk)
+PREFILL_CHUNK = TOKEN_BUDGET  # tokens per prefill chunk, one forward pass's budget (weights re-read per chunk)
 MAX_RHO = 0.95  # prefill share beyond which a replica is saturated
 PCIE_GBS = {3: 16.0, 4: 32.0, 5: 64.0, 6: 128.0}
 PCIE_LATENCY_US = 10.0
