@@ -145,11 +145,23 @@ def test_calibrate_cli_writes_usable_overlay(tmp_path, catalog):
     out = tmp_path / "overlay.yaml"
     r = subprocess.run([sys.executable, "-m", "solver.cli.main", "calibrate", str(src), "-o", str(out)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert "1 skipped" in r.stderr
+    assert "1 skipped" in r.stderr and f"  1 x {src}:10: unknown model 'no-such-model'" in r.stderr
     cat = load_catalog([out])
     f, exact = cat.factors("vllm", "nvidia_ampere")
     assert exact and f.measured_points == 8
     assert f.bandwidth_efficiency == pytest.approx(0.5, rel=0.05)
+
+
+def test_calibrate_summarises_skipped_rows_by_kind():
+    """Hundreds of skipped rows print as one line per kind of reason (row and numbers aside), the most
+    frequent first, with its first row; kinds beyond the cap share one line."""
+    from solver.cli.plan_cmds import skip_summary
+
+    skipped = [f"m.csv:{i}: TPOT {i}.5 ms is below {i + 1}.25 ms, ..." for i in range(2, 7)]
+    skipped += ["m.csv:9: disaggregated serving row (mode != agg)", "m.csv:11: disaggregated serving row (mode != agg)",
+                "m.csv:12: unknown model 'x'"]
+    assert skip_summary(skipped) == [(5, skipped[0]), (2, skipped[5]), (1, skipped[7])]
+    assert skip_summary(skipped, kinds=1) == [(5, skipped[0]), (3, "rows of 2 other kinds")]
 
 
 def test_bands_are_cross_validated_over_models(catalog):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -140,6 +141,21 @@ def estimate_cmd(model, gpu, tp, pp, precision, kv_precision, engine, server, in
         click.echo(f"note: {n}")
 
 
+def skip_summary(skipped: list[str], kinds: int = 12) -> list[tuple[int, str]]:
+    """The skip reasons grouped by kind (the reason with its row and numbers blanked), most frequent
+    first: (count, the first row of that kind); the kinds beyond `kinds` merged into one line."""
+    groups: dict[str, list[str]] = {}
+    for s in skipped:
+        reason = s.split(": ", 1)[-1]  # drop "path:line"
+        groups.setdefault(re.sub(r"\d+(?:\.\d+)?", "#", reason), []).append(s)
+    ranked = sorted(groups.values(), key=lambda g: -len(g))
+    out = [(len(g), g[0]) for g in ranked[:kinds]]
+    rest = sum(len(g) for g in ranked[kinds:])
+    if rest:
+        out.append((rest, f"rows of {len(ranked) - kinds} other kinds"))
+    return out
+
+
 @click.command("calibrate")
 @click.argument("measurements", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
@@ -150,8 +166,9 @@ def calibrate_cmd(measurements, output, catalog_paths):
 
     MEASUREMENTS is a CSV with columns model, gpu, engine, precision, tp, concurrency, input_len,
     output_len, ttft_ms, tpot_ms (optional: kv_precision, pp), or aiconfigurator's silicon_sample.csv.
-    Skipped, each with its reason: rows that cannot be read or mapped, rows whose TPOT is too fast for
-    the batch they state, and repeats of an earlier row (same configuration, TTFT and TPOT): one run
+    Skipped, each with its reason (printed as a count per kind with its first row): rows that cannot
+    be read or mapped, rows whose TPOT is too fast or TTFT too slow for the users they state all
+    running at once, and repeats of an earlier row (same configuration, TTFT and TPOT): one run
     counts once.  The error bands are +- the 90th percentile of |ln(measured/predicted)| of the
     models, each left out of the fit in turn (one model measured: of the fit's own residuals).  An
     engine measured on several GPUs of a class gets a burst factor per GPU (burst_factor_by_gpu).
@@ -162,10 +179,8 @@ def calibrate_cmd(measurements, output, catalog_paths):
     cat = load_catalog(catalog_paths)
     rows, skipped = read_measurements(measurements, cat)
     click.echo(f"{len(rows)} usable rows, {len(skipped)} skipped", err=True)
-    for s in skipped[:10]:
-        click.echo(f"  skipped {s}", err=True)
-    if len(skipped) > 10:
-        click.echo(f"  ... and {len(skipped) - 10} more", err=True)
+    for n, example in skip_summary(skipped):
+        click.echo(f"  {n} x {example}", err=True)
     factors = fit_all(cat, rows, f"gpuplan calibrate {measurements.name} ({len(rows)} rows)")
     header = (f"# Written by `gpuplan calibrate {measurements}`: fitted factors of the performance model.\n"
               "# Use with --catalog; entries override the built-in calibration by id.\n")
