@@ -194,6 +194,13 @@ def test_an_engine_overlay_can_state_that_it_mixes_prefill(tmp_path, catalog):
     assert load_catalog([p]).engine("sglang").mixes_prefill
 
 
+def test_engine_listing_says_how_prefill_shares_the_gpus(catalog):
+    from solver.cli.catalog_cmd import engine_row
+
+    got = {e: engine_row(catalog.engine(e))["prefill"] for e in ("vllm", "sglang", "tgi")}
+    assert got == {"vllm": "mixed", "sglang": "own pass", "tgi": "own pass (assumed)"}
+
+
 def test_literal_value_suggests_nearest(tmp_path):
     p = write(tmp_path, "bad.yaml", {"gpus": [{"id": "l4-24gb", "compat_key": "nvidia_hoper"}]})
     with pytest.raises(CatalogError) as e:

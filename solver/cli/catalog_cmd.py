@@ -57,6 +57,7 @@ def engine_row(e) -> dict:
         "kv_heads": p.kv_heads,
         "memory_rule": e.memory.rule if e.memory.fraction is None else f"{e.memory.rule} {e.memory.fraction}",
         "max_parallel_requests": e.max_parallel_requests,
+        "prefill": "mixed" if e.mixes_prefill else ("own pass" if e.scheduling else "own pass (assumed)"),
     }
 
 
