@@ -61,6 +61,11 @@ class Shape:
     band: tuple[tuple[float, float], tuple[float, float]]  # (ttft lo/hi factors, tpot lo/hi factors)
 
     @property
+    def running_cap(self) -> int | None:
+        """Requests a replica runs at once (Engine.running_cap on this GPU; None: what the KV cache holds)."""
+        return self.engine.running_cap(self.gpu)
+
+    @property
     def spans_servers(self) -> bool:
         return self.servers_per_replica > 1
 
@@ -279,7 +284,7 @@ def _hopeless(shape: Shape, sc: Scenario, peak: int) -> bool:
     """No load level can meet max_servers, stock or the budget: even the fewest replicas memory allows are too many."""
     from solver.families import server_count_breaks
 
-    per_replica = min(peak, shape.max_users_memory, shape.engine.max_parallel_requests or peak)
+    per_replica = min(peak, shape.max_users_memory, shape.running_cap or peak)
     return server_count_breaks(shape, shape.servers_for(math.ceil(peak / per_replica)), sc)
 
 
@@ -298,15 +303,15 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
     levels = set(ladder(peak))
     cap = min(peak, shape.max_users_memory)
     levels.add(cap)
-    if shape.engine.max_parallel_requests is not None:
-        levels.add(min(peak, shape.engine.max_parallel_requests))
+    if shape.running_cap is not None:
+        levels.add(min(peak, shape.running_cap))
     options: dict[int, Option] = {}
     skey = ("speed", shape.gpu.id, shape.engine.id, fab, shape.tp, shape.pp, shape.precision_path)
     entry = memo.get(skey)
     if entry is None:
         entry = memo[skey] = _speed_entry(cands.model, shape.gpu, fab, scenario.precision, shape.precision_path == "native",
                                           shape.kv_precision, shape.tp, shape.pp, scenario.prompt_tokens, scenario.output_tokens,
-                                          factors, shape.engine.max_parallel_requests, shape.engine.mixes_prefill)
+                                          factors, shape.running_cap, shape.engine.mixes_prefill)
     speed, at_load = entry
 
     def option(users: int) -> Option:
@@ -318,7 +323,7 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
                 p = at_load[users] = speed.at(users)
             options[users] = Option(
                 shape=shape, users_per_replica=users, replicas=r, servers=shape.servers_for(r),
-                kv_need_gib=kv_seq_gib * min(users, shape.engine.max_parallel_requests or users),
+                kv_need_gib=kv_seq_gib * min(users, shape.running_cap or users),
                 perf=p, total_tokens_per_s=r * p.output_tokens_per_s)
         return options[users]
 

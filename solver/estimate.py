@@ -183,7 +183,7 @@ def prepare(
     base = dict(model=model.id, gpu=gpu.id, engine=engine.id, server=server.id, interconnect=server.interconnect.kind,
                 precision=precision.value, kv_precision=kv_precision.value, tp=tp, pp=pp, gpus=gpus, servers=servers,
                 concurrency=concurrency, input_len=input_len, output_len=output_len,
-                parallel_requests=engine.max_parallel_requests, prefill_mixed=engine.mixes_prefill)
+                parallel_requests=engine.running_cap(gpu), prefill_mixed=engine.mixes_prefill)
     notes: list[str] = []
 
     def reject(reason: str, path: str = "unsupported") -> Prepared:
@@ -207,11 +207,12 @@ def prepare(
     speed_args, parallel = None, None
     if mem.max_concurrency >= 1:
         # beyond what memory holds, the engine queues requests (vLLM/SGLang/TRT-LLM scheduler waiting queue)
-        parallel = mem.max_concurrency if concurrency > mem.max_concurrency else engine.max_parallel_requests
+        parallel = mem.max_concurrency if concurrency > mem.max_concurrency else engine.running_cap(gpu)
         speed_args = (model, gpu, fabric_of(server, gpu), precision, path == "native", kv_precision, tp, pp,
                       concurrency, input_len, output_len)
-    if engine.max_parallel_requests is not None and concurrency > engine.max_parallel_requests:
-        notes.append(f"{engine.name} serves {engine.max_parallel_requests} request(s) at a time; the others queue")
+    cap = engine.running_cap(gpu)
+    if cap is not None and concurrency > cap:
+        notes.append(f"{engine.name} serves {cap} request(s) at a time on {gpu.name}; the others queue")
     return Prepared(base, speed_args, parallel, path, mem.fits, mem.reason, mem, tuple(notes))
 
 

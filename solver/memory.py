@@ -238,18 +238,19 @@ def plan_memory(
         activations, overhead = min(activations, reserved), max(reserved - activations, 0.0)  # the reserve holds both
     else:
         pool = available - weights - activations - overhead
-    return _fit(engine, weights, kv_seq, kv_full, activations, overhead, available, pool, concurrency, context,
-                rule if f is None else f"{rule} {f}", "GiB")
+    return _fit(engine.running_cap(gpu), weights, kv_seq, kv_full, activations, overhead, available, pool, concurrency,
+                context, rule if f is None else f"{rule} {f}", "GiB")
 
 
-def _fit(engine: Engine, weights: float, kv_seq: float, kv_full: float, activations: float, overhead: float,
+def _fit(running_cap: int | None, weights: float, kv_seq: float, kv_full: float, activations: float, overhead: float,
          available: float, pool: float, concurrency: int, context: int, rule: str, unit: str) -> MemoryPlan:
-    """Concurrency the KV pool holds and whether `concurrency` sequences fit, with the reason if not."""
+    """Concurrency the KV pool holds and whether `concurrency` sequences fit, with the reason if not
+    (`running_cap`: Engine.running_cap on this GPU)."""
     max_conc = int(math.floor(pool / kv_seq)) if kv_seq > 0 and pool > 0 else 0
     held = concurrency  # sequences whose KV is resident; an engine serving P at a time holds P
-    if engine.max_parallel_requests is not None:
-        max_conc = min(max_conc, engine.max_parallel_requests)
-        held = min(concurrency, engine.max_parallel_requests)
+    if running_cap is not None:
+        max_conc = min(max_conc, running_cap)
+        held = min(concurrency, running_cap)
     reason = None
     if pool <= 0:
         reason = f"weights ({weights:.1f} {unit}/GPU) and workspace leave no KV cache in {available:.0f} {unit} ({rule})"
@@ -272,5 +273,5 @@ def _plan_guide(model: LlmModel, gpu: Gpu, engine: Engine, precision: Precision 
     kv_seq, kv_full = per_tok * seq_tokens, per_tok * context
     available = gpu.memory_gb_labelled
     pool = available - weights
-    return _fit(engine, weights, kv_seq, kv_full, 0.0, 0.0, available, pool, concurrency, context,
+    return _fit(engine.running_cap(gpu), weights, kv_seq, kv_full, 0.0, 0.0, available, pool, concurrency, context,
                 "guide rule: 100% of the labelled memory", "GB")

@@ -194,11 +194,13 @@ def test_an_engine_overlay_can_state_that_it_mixes_prefill(tmp_path, catalog):
     assert load_catalog([p]).engine("sglang").mixes_prefill
 
 
-def test_engine_listing_says_how_prefill_shares_the_gpus(catalog):
+def test_engine_listing_says_how_prefill_shares_the_gpus_and_what_runs_at_once(catalog):
     from solver.cli.catalog_cmd import engine_row
 
     got = {e: engine_row(catalog.engine(e))["prefill"] for e in ("vllm", "sglang", "tgi")}
     assert got == {"vllm": "mixed", "sglang": "own pass", "tgi": "own pass (assumed)"}
+    caps = {e: engine_row(catalog.engine(e))["max_parallel_requests"] for e in ("vllm", "ollama", "sglang")}
+    assert caps == {"vllm": "1024 on >= 70 GiB, not a100; 256", "ollama": 1, "sglang": None}
 
 
 def test_literal_value_suggests_nearest(tmp_path):

@@ -353,10 +353,24 @@ def test_parallel_requests_cap_batches_any_engine(catalog):
     eight = est(catalog, c=8).perf
     queued = estimate(catalog, catalog.model("llama-3.1-70b"), catalog.gpu("h100-sxm"), capped, P.fp8, P.bf16, 4, 1,
                       1024, 256, 32)
-    assert queued.parallel_requests == 8 and est(catalog, c=8).parallel_requests is None
+    assert queued.parallel_requests == 8 and est(catalog, c=8).parallel_requests == 1024  # vLLM's default on an H100
     assert queued.perf.tpot_ms == pytest.approx(eight.tpot_ms)
     assert queued.perf.ttft_ms > 3 * eight.ttft_ms
     assert queued.perf.output_tokens_per_s == pytest.approx(eight.output_tokens_per_s, rel=0.05)
+
+
+def test_vllm_runs_at_most_its_default_max_num_seqs(catalog):
+    """vLLM's API server runs at most 256 requests at once on a GPU under 70 GiB (or an A100), 1,024 on
+    an H100 (its max_num_seqs defaults): 400 short chats of an 8B on one L40S, which its KV cache would
+    hold, run 256 at a time and the rest queue; on an H100 all 400 run."""
+    kw = dict(model="llama-3.1-8b", p=P.fp8, tp=1, i=256, o=128)
+    l40s, at_cap = est(catalog, gpu="l40s", c=400, **kw), est(catalog, gpu="l40s", c=256, **kw)
+    assert l40s.memory.max_concurrency == 256 and l40s.parallel_requests == 256
+    assert "serves 256 request(s) at a time" in " ".join(l40s.notes)
+    assert l40s.perf.tpot_ms == pytest.approx(at_cap.perf.tpot_ms) and l40s.perf.ttft_ms > 2 * at_cap.perf.ttft_ms
+    h100 = est(catalog, gpu="h100-sxm", c=400, **kw)
+    assert h100.parallel_requests == 1024 and h100.fits and not h100.notes
+    assert est(catalog, gpu="a100-sxm4-80gb", c=400, **kw).parallel_requests == 256
 
 
 def test_cli_memory_guide_example():

@@ -45,6 +45,16 @@ def server_row(s) -> dict:
     }
 
 
+def _running_rules(e) -> str | None:
+    """An engine's default cap on running requests by GPU, in words ('1024 on >= 70 GiB, not a100; 256')."""
+    parts = []
+    for r in e.scheduling.max_running if e.scheduling else ():
+        where = [f">= {r.min_gpu_memory_gib:g} GiB"] if r.min_gpu_memory_gib else []
+        where += [f"not {n}" for n in r.except_gpus_named]
+        parts.append(f"{r.requests} on {', '.join(where)}" if where else str(r.requests))
+    return "; ".join(parts) or None
+
+
 def engine_row(e) -> dict:
     p = e.parallelism
     return {
@@ -56,7 +66,7 @@ def engine_row(e) -> dict:
         "tp_power_of_two": p.tp_power_of_two,
         "kv_heads": p.kv_heads,
         "memory_rule": e.memory.rule if e.memory.fraction is None else f"{e.memory.rule} {e.memory.fraction}",
-        "max_parallel_requests": e.max_parallel_requests,
+        "max_parallel_requests": e.max_parallel_requests if e.max_parallel_requests is not None else _running_rules(e),
         "prefill": "mixed" if e.mixes_prefill else ("own pass" if e.scheduling else "own pass (assumed)"),
     }
 

@@ -7,12 +7,15 @@ unknown.  Cells are looked up exact hardware class -> vendor alias (`nvidia`, `a
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from solver.errors import suggestion
 from solver.schema.precision import Precision
+
+if TYPE_CHECKING:
+    from solver.schema.hardware import Gpu
 
 Status = Literal["yes", "no", "partial", "fallback", "experimental", "unknown"]
 
@@ -102,10 +105,20 @@ class MemoryRule(_Strict):
         return v
 
 
+class RunningCap(_Strict):
+    requests: int = Field(gt=0, description="requests the engine runs at once; the others wait in its queue")
+    min_gpu_memory_gib: float = Field(0.0, ge=0, description="the rule applies to GPUs with at least this much memory (Gpu.memory_gib_usable)")
+    except_gpus_named: list[str] = Field(default_factory=list, description="... and whose id contains none of these (the engine's own name test)")
+
+
 class Scheduling(_Strict):
     mixed_prefill: bool = Field(
         description="new prompts' prefill chunks run in the same forward pass as the running requests' decode "
                     "step (one weight read for both); false: a prefill batch runs as a pass of its own")
+    max_running: list[RunningCap] = Field(
+        default_factory=list,
+        description="the engine's default cap on requests running at once, by GPU: the first rule that applies "
+                    "(none: what the KV cache holds); max_parallel_requests, when set, overrides it")
     source: list[str] = Field(min_length=1)
     unverified: bool = Field(False, description="behaviour recalled, not read from a stored source")
 
@@ -144,6 +157,17 @@ class Engine(_Strict):
                 raise ValueError(f"'{path}' names no cell this entry sets (table.row.hardware_class, e.g. "
                                  f"precision.fp4.nvidia_hopper).{suggestion(path, cells)}")
         return paths
+
+    def running_cap(self, gpu: Gpu) -> int | None:
+        """Requests run at once on this GPU: max_parallel_requests if set (Ollama's 1, an overlay, or
+        --parallel-requests), else the first scheduling.max_running rule that applies; None: what the KV
+        cache holds."""
+        if self.max_parallel_requests is not None:
+            return self.max_parallel_requests
+        for rule in self.scheduling.max_running if self.scheduling else ():
+            if gpu.memory_gib_usable >= rule.min_gpu_memory_gib and not any(n in gpu.id for n in rule.except_gpus_named):
+                return rule.requests
+        return None
 
     @property
     def mixes_prefill(self) -> bool:
