@@ -60,10 +60,12 @@ class Shape:
     calibrated: bool
     band: tuple[tuple[float, float], tuple[float, float]]  # (ttft lo/hi factors, tpot lo/hi factors)
 
-    @property
-    def running_cap(self) -> int | None:
-        """Requests a replica runs at once (Engine.running_cap on this GPU; None: what the KV cache holds)."""
-        return self.engine.running_cap(self.gpu)
+    # requests a replica runs at once (Engine.running_cap on this GPU; None: what the KV cache holds), set
+    # once here: the planner asks per option, hundreds of thousands of times per batch
+    running_cap: int | None = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "running_cap", self.engine.running_cap(self.gpu))
 
     @property
     def spans_servers(self) -> bool:
