@@ -180,10 +180,11 @@ def prepare(
     server = server or default_server(catalog, gpu, gpus)
     servers = max(1, math.ceil(gpus / server.gpu_count))
     context = context or (input_len + output_len)
+    cap = engine.running_cap(gpu)
     base = dict(model=model.id, gpu=gpu.id, engine=engine.id, server=server.id, interconnect=server.interconnect.kind,
                 precision=precision.value, kv_precision=kv_precision.value, tp=tp, pp=pp, gpus=gpus, servers=servers,
                 concurrency=concurrency, input_len=input_len, output_len=output_len,
-                parallel_requests=engine.running_cap(gpu), prefill_mixed=engine.mixes_prefill)
+                parallel_requests=cap, prefill_mixed=engine.mixes_prefill)
     notes: list[str] = []
 
     def reject(reason: str, path: str = "unsupported") -> Prepared:
@@ -207,10 +208,9 @@ def prepare(
     speed_args, parallel = None, None
     if mem.max_concurrency >= 1:
         # beyond what memory holds, the engine queues requests (vLLM/SGLang/TRT-LLM scheduler waiting queue)
-        parallel = mem.max_concurrency if concurrency > mem.max_concurrency else engine.running_cap(gpu)
+        parallel = mem.max_concurrency if concurrency > mem.max_concurrency else cap
         speed_args = (model, gpu, fabric_of(server, gpu), precision, path == "native", kv_precision, tp, pp,
                       concurrency, input_len, output_len)
-    cap = engine.running_cap(gpu)
     if cap is not None and concurrency > cap:
         notes.append(f"{engine.name} serves {cap} request(s) at a time on {gpu.name}; the others queue")
     return Prepared(base, speed_args, parallel, path, mem.fits, mem.reason, mem, tuple(notes))
