@@ -67,6 +67,10 @@ class Shape:
     def __post_init__(self) -> None:
         object.__setattr__(self, "running_cap", self.engine.running_cap(self.gpu))
 
+    def running(self, users: int) -> int:
+        """Of `users` on one replica, those running at once (the rest queue past the engine's cap)."""
+        return users if self.running_cap is None else min(users, self.running_cap)
+
     @property
     def spans_servers(self) -> bool:
         return self.servers_per_replica > 1
@@ -325,7 +329,7 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
                 p = at_load[users] = speed.at(users)
             options[users] = Option(
                 shape=shape, users_per_replica=users, replicas=r, servers=shape.servers_for(r),
-                kv_need_gib=kv_seq_gib * min(users, shape.running_cap or users),
+                kv_need_gib=kv_seq_gib * shape.running(users),
                 perf=p, total_tokens_per_s=r * p.output_tokens_per_s)
         return options[users]
 

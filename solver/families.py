@@ -64,8 +64,7 @@ def vram_excess_int(o: Option) -> int:
 
 def capacity(o: Option) -> int:
     """Users the deployment serves at once: an engine serving P requests at a time carries at most P."""
-    p = o.shape.running_cap
-    return o.replicas * (min(o.users_per_replica, p) if p else o.users_per_replica)
+    return o.replicas * o.shape.running(o.users_per_replica)
 
 
 def needs_price(sc: Scenario) -> bool:

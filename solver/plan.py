@@ -106,7 +106,7 @@ def binding(o: Option, sc: Scenario) -> str:
     if sc.budget_per_hour and o.cost_per_hour is not None:
         ratios.append((o.cost_per_hour / sc.budget_per_hour, f"budget: {o.cost_per_hour:.2f} of {sc.budget_per_hour:g}/h"))
     ratios.append((o.servers / sc.max_servers, f"servers: {o.servers} of {sc.max_servers}"))
-    users = o.users_per_replica if not o.shape.running_cap else min(o.users_per_replica, o.shape.running_cap)
+    users = o.shape.running(o.users_per_replica)
     if o.shape.max_users_memory:
         ratios.append((users / o.shape.max_users_memory, f"users per replica: {users} of {o.shape.max_users_memory} that memory holds"))
     return max(ratios)[1]

@@ -57,32 +57,30 @@ def _read_own(tmp_path, catalog, *lines: str):
     return (src, *read_measurements(src, catalog))
 
 
-def test_rows_faster_than_streaming_their_weights_are_skipped_on_reading(tmp_path, catalog):
-    """A TPOT below the time to read each GPU's weight shard at peak bandwidth means the stated batch
-    was never running (Llama-3.1-8B in BF16 on one H100: 16 GB / 3.35 TB/s = 4.8 ms): skipped, with why."""
-    from solver.calibration import tpot_floor_ms
+@pytest.mark.parametrize("bound, users, ttft_tpot, limits, kept, skipped_prefix", [
+    # a TPOT below the time to read each GPU's weight shard and KV once at peak bandwidth (Llama-3.1-8B in
+    # BF16 on one H100, 4 users: 16 GB / 3.35 TB/s = 4.8 ms): the stated batch never ran
+    ("tpot_floor_ms", 4, [(100, 3.0), (100, 6.0)], (4.5, 5.2), ("tpot_ms", 6.0), "TPOT 3.00 ms is below"),
+    # a TTFT above every user's prompt prefilled in turn (256 users, 1,024 tokens: 2 x 7.5 G x 1,024 = 15.4
+    # TFLOP plus attention, 0.16 s at 10% of the 989 TFLOPS 16-bit peak) with a 20 ms decode step each
+    # and the 1 s allowance, about 47 s: a 150 s wait can only be for admission
+    ("ttft_ceiling_ms", 256, [(150000, 20.0), (30000, 20.0)], (45_000, 48_000), ("ttft_ms", 30000.0),
+     "TTFT 150000 ms is above"),
+])
+def test_rows_whose_stated_users_never_ran_at_once_are_skipped_on_reading(tmp_path, catalog, bound, users, ttft_tpot,
+                                                                          limits, kept, skipped_prefix):
+    """The TPOT floor and the TTFT ceiling: the bound for the row's configuration, then the row beyond it
+    skipped with why and the one within it kept."""
+    import solver.calibration as cal
 
-    row = Measurement("llama-3.1-8b", "h100-sxm-80gb", "vllm", P.bf16, P.bf16, 1, 1, 4, 1024, 256, 100.0, 1.0, "x")
-    assert 4.5 < tpot_floor_ms(catalog, row) < 5.2
-    src, rows, skipped = _read_own(tmp_path, catalog, "llama-3.1-8b,h100-sxm,vllm,bf16,1,4,1024,256,100,3.0",
-                                   "llama-3.1-8b,h100-sxm,vllm,bf16,1,4,1024,256,100,6.0")
-    assert [r.tpot_ms for r in rows] == [6.0]
-    assert len(skipped) == 1 and skipped[0].startswith(f"{src}:2: TPOT 3.00 ms is below") and "never ran at once" in skipped[0]
-
-
-def test_rows_waiting_longer_than_every_prefill_in_turn_are_skipped_on_reading(tmp_path, catalog):
-    """256 users of Llama-3.1-8B on one H100, 1,024-token prompts: each prefill is 2 x 7.5 G x 1,024 =
-    15.4 TFLOP plus attention, 0.16 s at 10% of the 989 TFLOPS 16-bit peak; all 256 in turn with a
-    20 ms decode step each and the 1 s allowance: about 47 s.  A 150 s TTFT can only be a wait for
-    admission (the users never ran at once): skipped, with why; 30 s is kept."""
-    from solver.calibration import ttft_ceiling_ms
-
-    row = Measurement("llama-3.1-8b", "h100-sxm-80gb", "vllm", P.bf16, P.bf16, 1, 1, 256, 1024, 256, 1.0, 20.0, "x")
-    assert 45_000 < ttft_ceiling_ms(catalog, row) < 48_000
-    src, rows, skipped = _read_own(tmp_path, catalog, "llama-3.1-8b,h100-sxm,vllm,bf16,1,256,1024,256,150000,20.0",
-                                   "llama-3.1-8b,h100-sxm,vllm,bf16,1,256,1024,256,30000,20.0")
-    assert [r.ttft_ms for r in rows] == [30000.0]
-    assert len(skipped) == 1 and skipped[0].startswith(f"{src}:2: TTFT 150000 ms is above") and "never ran at once" in skipped[0]
+    first_ttft, first_tpot = ttft_tpot[0]
+    row = Measurement("llama-3.1-8b", "h100-sxm-80gb", "vllm", P.bf16, P.bf16, 1, 1, users, 1024, 256,
+                      float(first_ttft), first_tpot, "x")
+    assert limits[0] < getattr(cal, bound)(catalog, row) < limits[1]
+    src, rows, skipped = _read_own(tmp_path, catalog, *(f"llama-3.1-8b,h100-sxm,vllm,bf16,1,{users},1024,256,{t},{p}"
+                                                         for t, p in ttft_tpot))
+    assert [getattr(r, kept[0]) for r in rows] == [kept[1]]
+    assert len(skipped) == 1 and skipped[0].startswith(f"{src}:2: {skipped_prefix}") and "never ran at once" in skipped[0]
 
 
 def test_aiconfigurator_rows_keep_each_engines_kv_cache_format(tmp_path, catalog):
