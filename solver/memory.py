@@ -45,7 +45,7 @@ COMM_BUFFER_GIB_PER_RANK = 0.03
 TOKEN_BUDGET = 8192  # tokens per forward pass with chunked prefill (vLLM max_num_batched_tokens default on GPUs of
 #                      70 GiB or more, SGLang chunked_prefill_size on 60-160 GiB GPUs; perf.PREFILL_CHUNK too)
 TOKEN_BUDGET_GGUF = 2048  # llama.cpp/Ollama n_batch default
-MAX_SAMPLED_SEQS = 256  # vLLM max_num_seqs default: fp32 logits reserved for this many sequences
+MAX_SAMPLED_SEQS = 256  # sequences whose fp32 logits an engine reserves when it states no running cap (vLLM's 256 below 70 GiB)
 
 
 def _p(x: Precision | str) -> Precision:
@@ -189,8 +189,9 @@ def workspace_gib(model: LlmModel, engine: Engine, gpu: Gpu, tp: int, pp: int, c
         ffn = model.intermediate_size
     qkv = (model.attention_heads + 2 * model.kv_heads) * model.head_dim
     act_bytes = tokens * (3 * model.hidden_size + (2 * ffn + qkv) / tp) * 2
-    # engines profile their peak at start-up with the maximum batch, so this does not depend on the load
-    logits = MAX_SAMPLED_SEQS * model.vocab_size / tp * 4
+    # engines profile their peak at start-up with the maximum batch (vLLM's sampler with max_num_seqs
+    # sequences: Engine.running_cap), so this does not depend on the load
+    logits = (engine.running_cap(gpu) or MAX_SAMPLED_SEQS) * model.vocab_size / tp * 4
     activations = (act_bytes + logits) / GIB
     overhead = RUNTIME_RESERVE_GIB
     if engine.feature_status("cuda_graph", gpu.compat_key) == "yes":

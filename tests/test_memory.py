@@ -89,7 +89,7 @@ def test_engine_memory_rules_differ(catalog):
     m, g = catalog.model("llama-3.1-8b"), catalog.gpu("h100-sxm")
     vllm = plan_memory(m, g, catalog.engine("vllm"), P.bf16, P.bf16, 1, 1, 1, 2048, 2048)
     trt = plan_memory(m, g, catalog.engine("tensorrt-llm"), P.bf16, P.bf16, 1, 1, 1, 2048, 2048)
-    free = g.memory_gib_usable - vllm.weights_gib - vllm.activations_gib - trt.overhead_gib
+    free = g.memory_gib_usable - trt.weights_gib - trt.activations_gib - trt.overhead_gib  # its own workspace
     assert vllm.kv_pool_gib == pytest.approx(0.9 * g.memory_gib_usable - vllm.weights_gib - vllm.activations_gib - vllm.overhead_gib)
     assert trt.kv_pool_gib == pytest.approx(0.9 * free)
 
@@ -127,6 +127,15 @@ def test_ollama_holds_one_sequence(catalog):
     plan = plan_memory(m, g, catalog.engine("ollama"), P.int4, P.fp16, 1, 1, 50, 2048, 8192)
     assert plan.max_concurrency == 1 and plan.fits
     assert plan.kv_cache_gib == pytest.approx(plan.kv_per_sequence_gib)
+
+
+def test_sampler_reserve_follows_the_running_cap(catalog):
+    """vLLM profiles its sampler with max_num_seqs sequences of fp32 logits: 1,024 on an H100 (its default
+    there), so 768 x vocab x 4 bytes per TP rank more than with --max-num-seqs 256."""
+    m, g, vllm = catalog.model("llama-3.1-70b"), catalog.gpu("h100-sxm"), catalog.engine("vllm")
+    capped = vllm.model_copy(update={"max_parallel_requests": 256})
+    default, small = (plan_memory(m, g, e, P.fp8, P.bf16, 2, 1, 16, 1280, 1280) for e in (vllm, capped))
+    assert default.activations_gib - small.activations_gib == pytest.approx(768 * m.vocab_size / 2 * 4 / GIB)
 
 
 def test_weights_per_gpu_shard_over_tp_pp(catalog):
