@@ -177,7 +177,6 @@ def nominal_b(m: dict) -> float:
     return round(total_b, 1)
 
 
-
 def checkpoint(m: dict) -> dict | None:
     """The published checkpoint's own layout where it quantises only the experts (gpt-oss: 'native MXFP4
     MoE + BF16 rest'); MXFP4 stores one E8M0 scale byte per 32 values (reference/hardware.yaml, fp4_formats)."""
@@ -187,6 +186,7 @@ def checkpoint(m: dict) -> dict | None:
                     "source": [f"shared/reference/models.yaml ({m['id']}.quantized_variants: {v['fmt']})",
                                "shared/reference/hardware.yaml (fp4_formats: OCP MXFP4, 32-element blocks, E8M0 scale)"]}
     return None
+
 
 def build_models(ref: Path) -> list[dict]:
     data = yaml.safe_load((ref / "models.yaml").read_text())["models"]

@@ -95,7 +95,8 @@ def memory_cmd(model, context, precision, kv_precision, rule, engine, users, as_
 @click.option("--parallel-requests", type=click.IntRange(1), default=None,
               help="Requests the engine serves at once; the others queue (Ollama's OLLAMA_NUM_PARALLEL, vLLM's "
                    "--max-num-seqs, SGLang's --max-running-requests, TensorRT-LLM's max_batch_size).  Default: the "
-                   "engine's own - Ollama 1, the others as many as the KV cache holds.")
+                   "engine's own - Ollama 1, vLLM 1,024 on GPUs of 70 GiB or more (not A100) and 256 below, "
+                   "the others as many as the KV cache holds.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the documented contract).")
 @catalog_option
 def estimate_cmd(model, gpu, tp, pp, precision, kv_precision, engine, server, input_len, output_len, concurrency,
