@@ -27,7 +27,7 @@ from solver.compat import (
 )
 from solver.estimate import band_factors
 from solver.memory import plan_memory
-from solver.perf import Perf, ReplicaSpeed, fabric_of
+from solver.perf import Perf, ReplicaSpeed, fabric_of, links_of
 from solver.pricing import hourly_price
 from solver.scaling import HOURS_PER_MONTH
 from solver.schema.engine import Engine
@@ -312,7 +312,9 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
     if shape.running_cap is not None:
         levels.add(min(peak, shape.running_cap))
     options: dict[int, Option] = {}
-    skey = ("speed", shape.gpu.id, shape.engine.id, fab, shape.tp, shape.pp, shape.precision_path)
+    # keyed by the links the layout uses, not the server's whole fabric: SKUs of one GPU share it
+    skey = ("speed", shape.gpu.id, shape.engine.id, links_of(fab, shape.tp, shape.pp), shape.tp, shape.pp,
+            shape.precision_path, shape.kv_precision)
     entry = memo.get(skey)
     if entry is None:
         entry = memo[skey] = _speed_entry(cands.model, shape.gpu, fab, scenario.precision, shape.precision_path == "native",

@@ -93,6 +93,29 @@ def tp_link(f: Fabric, tp: int) -> tuple[float, float, str]:
     return min(f.net_gbs or 1e-9, f.intra_gbs or f.pcie_gbs), f.net_latency_us or 50.0, "network"
 
 
+@dataclass(frozen=True)
+class Links:
+    """All a layout's speed uses of its fabric: its TP group's link and, with PP, the stages' point-to-point
+    link (GB/s per direction, us).  Servers whose links a layout uses alike (any two for TP1 PP1) give
+    equal Links, so the planner evaluates one speed model for all of them."""
+
+    tp_gbs: float
+    tp_latency_us: float
+    p2p_gbs: float
+    p2p_latency_us: float
+
+
+def links_of(f: Fabric, tp: int, pp: int) -> Links:
+    tp_gbs, tp_lat = tp_link(f, tp)[:2] if tp > 1 else (1.0, 0.0)  # one GPU all-reduces nothing
+    if pp > 1:  # across servers when the replica spans them
+        across = tp * pp > f.gpus_per_server
+        p2p_gbs = (f.net_gbs or 1e-9) if across else (f.intra_gbs if f.kind not in ("none", "pcie") else f.pcie_gbs)
+        p2p_lat = (f.net_latency_us or 50.0) if across else PCIE_LATENCY_US
+    else:
+        p2p_gbs, p2p_lat = 1.0, 0.0
+    return Links(tp_gbs, tp_lat, p2p_gbs, p2p_lat)
+
+
 def allreduce_s(n: int, nbytes: float, gbs: float, latency_us: float) -> float:
     if n <= 1:
         return 0.0
@@ -241,14 +264,8 @@ class ReplicaSpeed:
         peak = peak_tflops(gpu, precision, native) * 1e12
         work = model_work(model)
         self.shards = tp * pp
-        self.link_gbs, self.link_lat, _ = tp_link(fabric, tp)
-        # point-to-point between PP stages: across servers when the replica spans them
-        if pp > 1:
-            across = tp * pp > fabric.gpus_per_server
-            self.p2p_gbs = (fabric.net_gbs or 1e-9) if across else (fabric.intra_gbs if fabric.kind not in ("none", "pcie") else fabric.pcie_gbs)
-            self.p2p_lat = (fabric.net_latency_us or 50.0) if across else PCIE_LATENCY_US
-        else:
-            self.p2p_gbs, self.p2p_lat = 1.0, 0.0
+        links = links_of(fabric, tp, pp)
+        self.link_gbs, self.link_lat, self.p2p_gbs, self.p2p_lat = links.tp_gbs, links.tp_latency_us, links.p2p_gbs, links.p2p_latency_us
         # decode, per sequence of the batch
         avg_ctx = input_len + output_len / 2
         self.kv_bytes_seq = kv_bytes_per_sequence(model, kv_precision, int(avg_ctx)) * kv_share_per_gpu(model, tp, pp)

@@ -392,3 +392,21 @@ def test_trtllm_serves_gpt_oss_mxfp4_on_hopper_as_an_unverified_fallback(catalog
     # vLLM's Hopper fp4 cell has a stored source (the gpt-oss recipe): a fallback, not flagged
     v = est(catalog, model="gpt-oss-120b", gpu="h200-sxm", engine="vllm", p=P.fp4, tp=1, c=32)
     assert v.precision_path == "fallback" and not any("unverified" in n for n in v.notes)
+
+
+def test_servers_share_a_speed_model_only_when_their_links_are_alike(catalog):
+    """The planner evaluates one speed model per (GPU, engine, Links): a TP1 replica's speed is the same on
+    a one-GPU server and in an NVSwitch box (it all-reduces nothing), a TP2 replica's is not over PCIe."""
+    from solver.perf import ReplicaSpeed, fabric_of, links_of
+
+    g = catalog.gpu("h100-sxm")
+    by_kind = {s.interconnect.kind: fabric_of(s, g) for s in catalog.servers.values() if s.gpu == g.id}
+    one, pcie, nvs = by_kind["none"], by_kind["pcie"], by_kind["nvswitch"]
+    assert links_of(one, 1, 1) == links_of(nvs, 1, 1)
+    assert links_of(pcie, 2, 1) != links_of(nvs, 2, 1)
+    args = (catalog.model("llama-3.1-8b"), g)
+    rest = (P.fp8, True, P.bf16)
+    for tp, a, b, same in ((1, one, nvs, True), (2, pcie, nvs, False)):
+        pa = ReplicaSpeed(*args, a, *rest, tp, 1, 2048, 256, _factors(catalog)).at(32)
+        pb = ReplicaSpeed(*args, b, *rest, tp, 1, 2048, 256, _factors(catalog)).at(32)
+        assert (pa == pb) is same
