@@ -19,10 +19,12 @@ Model (docs/model.md derives it):
   what the step's weight streaming hides, the weights the decode batch did not read (MoE: the experts
   it did not touch), and its all-reduces; elsewhere (SGLang's default) it runs as a pass of its own:
   t_add = t_s.  Prefill takes a share
-  rho = C x t_add / (TTFT + (O-1) x TPOT) of the replica: a decode step stretches to step / (1 - rho);
-  a new request waits (M/D/1) rho/(2(1-rho)) prefills of t_s (a prefill step's length), plus a fitted
-  share (burst_factor, the GPU's own where it was measured) of the other C-1 users' t_s when arrivals
-  come in waves, plus half a decode step;
+  rho = C x t_add / (TTFT + (O-1) x TPOT) of the replica.  A fitted share b of the load (burst_factor, the
+  GPU's own where it was measured) arrives in waves, as a closed loop's users that start together stay:
+  a request waits for the prefills (t_s) of the (C-1)/2 users ahead of it, and those behind it add their
+  t_add to its decode steps; the rest arrives spread out: a request waits (M/D/1) rho/(2(1-rho))
+  prefills of t_s and a decode step stretches to step / (1 - rho).  TTFT = own prefill + b (C-1)/2 t_s +
+  (1-b) M/D/1 wait + half a decode step; TPOT = b (step + (C-1)/2 t_add / (O-1)) + (1-b) step / (1-rho);
 - an engine that runs P requests at a time (Ollama: 1; any engine: what its KV cache holds) runs them as
   a closed loop of P users and queues the rest: a queued request waits (C / P - 1) stays of a running
   one (its TTFT + (O - 1) x TPOT), so beyond P only the TTFT grows.
@@ -315,8 +317,13 @@ class ReplicaSpeed:
 
         tpot0 = pp * max(t_w, t_comp) + fixed  # a decode step with no prefill mixed in
 
-        # ---- closed loop of the `batch` users the engine runs at once
-        wait0 = self.burst * (batch - 1) / 2 * t_s + (tpot0 / 2 if batch > 1 else 0.0)
+        # ---- closed loop of the `batch` users the engine runs at once.  A share `burst` of them arrive in
+        # waves (a closed loop's users start together and stay in step): a request waits for the prefills
+        # of the (C-1)/2 users ahead of it on average, and those behind it join its decode steps; the rest
+        # arrive spread out: they wait (M/D/1) for the prefills queued, and prefill's share rho of the GPU
+        # time stretches their decode steps.  Each other user's prefill counts once in a request's cycle.
+        burst = self.burst
+        wait0 = burst * (batch - 1) / 2 * t_s + (tpot0 / 2 if batch > 1 else 0.0)
         o1 = max(output_len - 1, 0)
         rho = 0.0
         t_add = t_s  # one user's own prefill joins no decode step; an engine that does not mix runs it alone
@@ -325,8 +332,9 @@ class ReplicaSpeed:
                 t_add = self._prefill_added_s(t_w, t_comp)
             rho = min(_prefill_share(batch * t_add, t_prefill, t_s, wait0, o1, tpot0), MAX_RHO)  # MAX_RHO: saturated
         # prefill time-shares the GPUs with decoding: the steps it is mixed into last as long as both
-        tpot = tpot0 / (1 - rho)
-        ttft = t_prefill + t_s * rho / (2 * (1 - rho)) + wait0
+        behind_s = (batch - 1) / 2 * t_add / o1 if o1 else 0.0  # in a wave, per decode step of a request
+        tpot = burst * (tpot0 + behind_s) + (1 - burst) * tpot0 / (1 - rho)
+        ttft = t_prefill + (1 - burst) * t_s * rho / (2 * (1 - rho)) + wait0
         service = ttft + o1 * tpot  # one request's stay among the running ones
         total = batch * output_len / service
         # the GPUs' share of time in prefill: rho itself when it solved the fixed point (or its cap); with one

@@ -33,8 +33,11 @@ def test_faster_memory_decodes_faster(catalog):
     assert est(catalog, gpu="h200-sxm", tp=2, c=8).perf.tpot_ms < est(catalog, gpu="h100-sxm", tp=2, c=8).perf.tpot_ms
 
 
-def _factors(cat, **changes):
+def _factors(cat, burst: float | None = None, **changes):
+    """vLLM's Hopper factors with `changes`; `burst` sets the burst factor on every GPU."""
     base, _ = cat.factors("vllm", "nvidia_hopper")
+    if burst is not None:
+        changes.update(burst_factor=burst, burst_factor_by_gpu={})
     return base.model_copy(update=changes)
 
 
@@ -58,8 +61,8 @@ def test_fixed_prefill_latency_does_not_queue(catalog):
     """A fixed per-request latency (tokenisation, scheduling) delays that request only: with half the
     other users' prefills ahead of a new request (burst 0.5, 64 users), 100 ms more of it adds at most
     100 ms to the TTFT, not 100 ms per prefill waited for."""
-    lo = _perf(catalog, _factors(catalog, burst_factor=0.5, prefill_overhead_ms=0.0))
-    hi = _perf(catalog, _factors(catalog, burst_factor=0.5, prefill_overhead_ms=100.0))
+    lo = _perf(catalog, _factors(catalog, burst=0.5, prefill_overhead_ms=0.0))
+    hi = _perf(catalog, _factors(catalog, burst=0.5, prefill_overhead_ms=100.0))
     assert 80.0 < hi.ttft_ms - lo.ttft_ms <= 100.0 + 1e-6
 
 
@@ -77,22 +80,39 @@ def test_prefill_share_counts_the_gpus_whole_prefill_time(catalog):
         assert p.prefill_share * cycle_s == pytest.approx(c * rs.t_p_service, rel=1e-6)
 
 
-def test_prefill_time_shares_the_gpus_with_decoding(catalog):
-    """Prefill that runs as a pass of its own (an engine that does not mix it into decode steps, as
-    SGLang by default) stretches decoding by its whole GPU time: TPOT = step / (1 - rho), also when the
-    step is weight-bound (4 users of a 70B on 4 GPUs)."""
+def _prefill_pair(cat, burst: float):
+    """A 70B on 4 H100s twice, its decode step the same: normal prefill, and a cheaper one."""
     from solver.perf import ReplicaSpeed
 
-    g, fabric = _h100_fabric(catalog)
-    normal = ReplicaSpeed(catalog.model("llama-3.1-70b"), g, fabric, P.fp8, True, P.bf16, 4, 1, 4096, 256, _factors(catalog))
-    # the same decode step with a cheaper prefill: a smaller share of the GPUs
-    cheap = ReplicaSpeed(catalog.model("llama-3.1-70b"), g, fabric, P.fp8, True, P.bf16, 4, 1, 4096, 256,
-                         _factors(catalog, compute_efficiency_prefill=1.5, prefill_overhead_ms=0.0))
+    g, fabric = _h100_fabric(cat)
+    args = (cat.model("llama-3.1-70b"), g, fabric, P.fp8, True, P.bf16, 4, 1, 4096, 256)
+    return (ReplicaSpeed(*args, _factors(cat, burst=burst)),
+            ReplicaSpeed(*args, _factors(cat, burst=burst, compute_efficiency_prefill=1.5, prefill_overhead_ms=0.0)))
+
+
+def test_prefill_time_shares_the_gpus_with_decoding(catalog):
+    """Spread-out arrivals (burst 0): prefill that runs as a pass of its own (an engine that does not mix
+    it into decode steps, as SGLang by default) stretches decoding by its whole GPU time: TPOT = step /
+    (1 - rho), also when the step is weight-bound (4 users of a 70B on 4 GPUs)."""
+    normal, cheap = _prefill_pair(catalog, burst=0.0)
     for c in (4, 64):
         shared, bare = normal.at(c), cheap.at(c)
         assert shared.prefill_share > bare.prefill_share + 0.03
         assert shared.tpot_ms * (1 - shared.prefill_share) == pytest.approx(bare.tpot_ms * (1 - bare.prefill_share), rel=1e-9)
         assert shared.tpot_ms > bare.tpot_ms
+
+
+def test_a_wave_counts_each_prefill_once(catalog):
+    """Arrivals in waves (burst 1): a request waits for the prefills of the (C-1)/2 users ahead of it,
+    and those of the (C-1)/2 behind it join its 255 decode steps; no queue, no stretch beyond that.
+    With the decode step the same, a costlier prefill adds to TTFT its own extra time plus (C-1)/2
+    others', and to the 255 steps the other (C-1)/2 — each other user's prefill once per cycle."""
+    normal, cheap = _prefill_pair(catalog, burst=1.0)
+    d_s = normal.t_p_service - cheap.t_p_service
+    for c in (4, 64):
+        a, b = normal.at(c), cheap.at(c)
+        assert (a.ttft_ms - b.ttft_ms) / 1e3 == pytest.approx(normal.t_prefill - cheap.t_prefill + (c - 1) / 2 * d_s, rel=1e-9)
+        assert 255 * (a.tpot_ms - b.tpot_ms) / 1e3 == pytest.approx((c - 1) / 2 * d_s, rel=1e-9)
 
 
 def _mixing(cat, model: str, i: int, kv=P.bf16):
