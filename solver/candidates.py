@@ -26,7 +26,7 @@ from solver.compat import (
     precision_path,
 )
 from solver.estimate import band_factors
-from solver.memory import plan_memory
+from solver.memory import plan_memory, token_budget
 from solver.perf import Perf, ReplicaSpeed, fabric_of, links_of
 from solver.pricing import hourly_price
 from solver.scaling import HOURS_PER_MONTH
@@ -319,7 +319,8 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
     if entry is None:
         entry = memo[skey] = _speed_entry(cands.model, shape.gpu, fab, scenario.precision, shape.precision_path == "native",
                                           shape.kv_precision, shape.tp, shape.pp, scenario.prompt_tokens, scenario.output_tokens,
-                                          factors, shape.running_cap, shape.engine.mixes_prefill)
+                                          factors, shape.running_cap, shape.engine.mixes_prefill,
+                                          token_budget(shape.engine, shape.gpu))
     speed, at_load = entry
 
     def option(users: int) -> Option:

@@ -11,7 +11,7 @@ from typing import Any
 
 from solver.catalog import Catalog
 from solver.compat import engine_runs, kv_precision_ok, parallelism_ok, precision_path
-from solver.memory import MemoryPlan, plan_memory
+from solver.memory import MemoryPlan, plan_memory, token_budget
 from solver.perf import Perf, fabric_of, predict
 from solver.schema.calibration import PerfFactors
 from solver.schema.engine import Engine
@@ -62,6 +62,7 @@ class Estimate:
     output_len: int
     parallel_requests: int | None  # the engine's cap on requests served at once (None: what the KV cache holds)
     prefill_mixed: bool  # the engine runs prefill chunks inside decode steps (Engine.mixes_prefill)
+    prefill_chunk_tokens: int  # the engine's tokens per forward pass on this GPU (memory.token_budget)
     fits: bool
     reason: str | None
     memory: MemoryPlan | None
@@ -95,6 +96,7 @@ class Estimate:
             "output_len": self.output_len,
             "parallel_requests": self.parallel_requests,
             "prefill_mixed_into_decode": self.prefill_mixed,
+            "prefill_chunk_tokens": self.prefill_chunk_tokens,
             "max_concurrency": self.memory.max_concurrency if self.memory else 0,
             "memory_gib": self.memory.as_dict() if self.memory else None,
         }
@@ -154,7 +156,8 @@ class Prepared:
     notes: tuple[str, ...]
 
     def run(self, factors: PerfFactors, calibrated: bool) -> Estimate:
-        perf = None if self.speed_args is None else predict(*self.speed_args, factors, self.parallel, self.base["prefill_mixed"])
+        perf = None if self.speed_args is None else predict(*self.speed_args, factors, self.parallel, self.base["prefill_mixed"],
+                                                                  self.base["prefill_chunk_tokens"])
         return Estimate(**self.base, precision_path=self.path, fits=self.fits, reason=self.reason, memory=self.memory,
                         perf=perf, factors=factors, calibrated=calibrated, notes=list(self.notes))
 
@@ -184,7 +187,7 @@ def prepare(
     base = dict(model=model.id, gpu=gpu.id, engine=engine.id, server=server.id, interconnect=server.interconnect.kind,
                 precision=precision.value, kv_precision=kv_precision.value, tp=tp, pp=pp, gpus=gpus, servers=servers,
                 concurrency=concurrency, input_len=input_len, output_len=output_len,
-                parallel_requests=cap, prefill_mixed=engine.mixes_prefill)
+                parallel_requests=cap, prefill_mixed=engine.mixes_prefill, prefill_chunk_tokens=token_budget(engine, gpu))
     notes: list[str] = []
 
     def reject(reason: str, path: str = "unsupported") -> Prepared:

@@ -42,8 +42,8 @@ RUNTIME_RESERVE_GIB = 0.75  # CUDA/ROCm context, allocator fragmentation
 CUDA_GRAPH_GIB = 0.5  # captured graphs, engines with cuda_graph support
 COMM_BUFFER_GIB_BASE = 0.25  # NCCL/RCCL buffers when TP or PP > 1
 COMM_BUFFER_GIB_PER_RANK = 0.03
-TOKEN_BUDGET = 8192  # tokens per forward pass with chunked prefill (vLLM max_num_batched_tokens default on GPUs of
-#                      70 GiB or more, SGLang chunked_prefill_size on 60-160 GiB GPUs; perf.PREFILL_CHUNK too)
+TOKEN_BUDGET = 8192  # tokens per forward pass with chunked prefill where the engine states none (vLLM's and SGLang's
+#                      defaults on Hopper-class GPUs; see token_budget)
 TOKEN_BUDGET_GGUF = 2048  # llama.cpp/Ollama n_batch default
 MAX_SAMPLED_SEQS = 256  # sequences whose fp32 logits an engine reserves when it states no running cap (vLLM's 256 below 70 GiB)
 
@@ -153,6 +153,32 @@ class MemoryPlan:
         }
 
 
+def token_budget(engine: Engine, gpu: Gpu) -> int:
+    """Tokens one forward pass of the engine carries on this GPU — its prefill chunk and the prompt tokens its
+    activation workspace is sized for: the catalog's rule (vLLM: 8,192 on GPUs of 70 GiB or more not named
+    A100, else 2,048), SGLang's chunked_prefill_size by GPU memory (sglang_chunk_tokens), the ggml servers'
+    n_batch (2,048), else TOKEN_BUDGET."""
+    stated = engine.stated_token_budget(gpu)
+    if stated is not None:
+        return stated
+    if engine.memory.rule == "sglang_reserve":
+        return sglang_chunk_tokens(gpu.memory_gib_usable)
+    return TOKEN_BUDGET if engine.parallelism.tensor_parallel else TOKEN_BUDGET_GGUF
+
+
+def token_budget_default(engine: Engine) -> str:
+    """In words, the budget token_budget gives an engine whose catalog entry states none."""
+    if engine.memory.rule == "sglang_reserve":
+        return "2048 below 35 GiB; 4096 below 60; 8192 below 160; 16384"
+    return f"{TOKEN_BUDGET} (assumed)" if engine.parallelism.tensor_parallel else f"{TOKEN_BUDGET_GGUF} (n_batch)"
+
+
+def sglang_chunk_tokens(gpu_gib: float) -> int:
+    """SGLang 0.5.8.post1's chunked_prefill_size by GPU memory (`ServerArgs._handle_gpu_memory_settings`)."""
+    mib = gpu_gib * 1024
+    return 2048 if mib < 35 * 1024 else 4096 if mib < 60 * 1024 else 8192 if mib < 160 * 1024 else 16384
+
+
 def sglang_reserved_gib(gpu_gib: float, tp: int, pp: int) -> float:
     """Memory SGLang keeps out of its static pool (weights + KV cache) on one GPU, in GiB.
 
@@ -162,16 +188,17 @@ def sglang_reserved_gib(gpu_gib: float, tp: int, pp: int) -> float:
     GPUs above 60 GiB; mem_fraction_static = round((GPU - reserved) / GPU, 3).  Activations and CUDA
     graphs live in the reserve, so they are not subtracted again."""
     mib = gpu_gib * 1024
+    chunk = sglang_chunk_tokens(gpu_gib)
     if mib < 20 * 1024:
-        chunk, graph_bs = 2048, 8
+        graph_bs = 8
     elif mib < 35 * 1024:
-        chunk, graph_bs = 2048, 24 if tp < 4 else 80
+        graph_bs = 24 if tp < 4 else 80
     elif mib < 60 * 1024:
-        chunk, graph_bs = 4096, 32 if tp < 4 else 160
+        graph_bs = 32 if tp < 4 else 160
     elif mib < 160 * 1024:
-        chunk, graph_bs = 8192, 256 if tp < 4 else 512
+        graph_bs = 256 if tp < 4 else 512
     else:
-        chunk, graph_bs = 16384, 512
+        graph_bs = 512
     reserved = 512 + 1.5 * max(chunk, 2048) + 2 * graph_bs + 1024 * tp * pp / 8
     if mib > 60 * 1024:
         reserved = max(reserved, 10 * 1024)
@@ -181,8 +208,7 @@ def sglang_reserved_gib(gpu_gib: float, tp: int, pp: int) -> float:
 
 def workspace_gib(model: LlmModel, engine: Engine, gpu: Gpu, tp: int, pp: int, context: int) -> tuple[float, float]:
     """(activations, overhead) per GPU in GiB."""
-    gguf = not engine.parallelism.tensor_parallel  # the ggml servers (llama.cpp, Ollama): layer split, n_batch budget
-    tokens = min(TOKEN_BUDGET_GGUF if gguf else TOKEN_BUDGET, max(context, 1))
+    tokens = min(token_budget(engine, gpu), max(context, 1))
     if model.moe is not None:
         ffn = model.moe.expert_intermediate_size * (model.moe.experts_per_token + model.moe.shared_experts)
     else:

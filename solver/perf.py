@@ -52,7 +52,7 @@ from solver.schema.precision import Precision
 
 ACT_BYTES = 2  # activations exchanged in 16-bit
 FALLBACK_BW_FACTOR = 1.0  # weight-only (Marlin-style) kernels stream weights at the dense rate; their cost is 16-bit compute
-PREFILL_CHUNK = TOKEN_BUDGET  # tokens per prefill chunk, one forward pass's budget (weights re-read per chunk)
+PREFILL_CHUNK = TOKEN_BUDGET  # tokens per prefill chunk where the caller gives none (weights re-read per chunk)
 MAX_RHO = 0.95  # prefill share beyond which a replica is saturated
 PCIE_GBS = {3: 16.0, 4: 32.0, 5: 64.0, 6: 128.0}
 PCIE_LATENCY_US = 10.0
@@ -258,7 +258,7 @@ class ReplicaSpeed:
 
     def __init__(self, model: LlmModel, gpu: Gpu, fabric: Fabric, precision: Precision, native: bool,
                  kv_precision: Precision, tp: int, pp: int, input_len: int, output_len: int, factors: PerfFactors,
-                 max_parallel: int | None = None, mixed_prefill: bool = False):
+                 max_parallel: int | None = None, mixed_prefill: bool = False, chunk_tokens: int = PREFILL_CHUNK):
         self.model, self.factors, self.mixed_prefill = model, factors, mixed_prefill
         self.burst = factors.burst_for(gpu.id)  # how this GPU's campaigns sent requests (docs/model.md)
         self.tp, self.pp, self.output_len, self.max_parallel = tp, pp, output_len, max_parallel
@@ -279,7 +279,7 @@ class ReplicaSpeed:
         self.moe_split = moe_weight_split(model, precision) if model.moe else None
         self.act_bytes_token = model.hidden_size * ACT_BYTES
         # prefill of one request
-        n_chunks = math.ceil(input_len / PREFILL_CHUNK)
+        n_chunks = math.ceil(input_len / chunk_tokens)  # the engine's tokens per forward pass (memory.token_budget)
         # MoE: the routed experts' grouped GEMMs (a few hundred tokens per expert) run at their own
         # efficiency of the 16-bit peak whatever the weight format (fitted; docs/model.md)
         p_flops = input_len * 2 * (work.matmul_active - work.routed_active) + attention_flops(model, input_len, causal_prefill=True)
@@ -391,7 +391,8 @@ def predict(
     factors: PerfFactors,
     max_parallel: int | None = None,
     mixed_prefill: bool = False,
+    chunk_tokens: int = PREFILL_CHUNK,
 ) -> Perf:
     """The speed of one replica at one load (see ReplicaSpeed)."""
     return ReplicaSpeed(model, gpu, fabric, precision, native, kv_precision, tp, pp, input_len, output_len, factors,
-                        max_parallel, mixed_prefill).at(concurrency)
+                        max_parallel, mixed_prefill, chunk_tokens).at(concurrency)

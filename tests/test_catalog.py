@@ -194,6 +194,23 @@ def test_an_engine_overlay_can_state_that_it_mixes_prefill(tmp_path, catalog):
     assert load_catalog([p]).engine("sglang").mixes_prefill
 
 
+def test_an_engine_overlay_can_state_its_token_budget(tmp_path, catalog):
+    """vLLM launched with --max-num-batched-tokens 16384: the overlay's list replaces the GPU rules, the rest
+    of the scheduling block (mixed prefill, running cap) stays, and estimates chunk prompts by it."""
+    from solver.estimate import estimate
+
+    p = write(tmp_path, "budget.yaml", "engines:\n- id: vllm\n  scheduling: {token_budget: [{tokens: 16384}], source: [launch flags]}\n")
+    from solver.schema.precision import Precision as P
+
+    def run(c):
+        return estimate(c, c.model("llama-3.1-8b"), c.gpu("l40s"), c.engine("vllm"), P.fp8, P.bf16, 1, 1, 4000, 256, 32).as_dict()
+
+    before, after = run(catalog), run(load_catalog([p]))
+    assert (before["prefill_chunk_tokens"], after["prefill_chunk_tokens"]) == (2048, 16384)
+    assert after["prefill_mixed_into_decode"] and after["parallel_requests"] == 256
+    assert after["memory_gib"]["activations"] > before["memory_gib"]["activations"]
+
+
 def test_engine_listing_says_how_prefill_shares_the_gpus_and_what_runs_at_once(catalog):
     from solver.cli.catalog_cmd import engine_row
 
@@ -201,6 +218,9 @@ def test_engine_listing_says_how_prefill_shares_the_gpus_and_what_runs_at_once(c
     assert got == {"vllm": "mixed", "sglang": "own pass", "tgi": "own pass (assumed)"}
     caps = {e: engine_row(catalog.engine(e))["max_parallel_requests"] for e in ("vllm", "ollama", "sglang")}
     assert caps == {"vllm": "1024 on >= 70 GiB, not a100; 256", "ollama": 1, "sglang": None}
+    budgets = {e: engine_row(catalog.engine(e))["token_budget"] for e in ("vllm", "sglang", "tgi", "ollama")}
+    assert budgets == {"vllm": "8192 on >= 70 GiB, not a100; 2048", "sglang": "2048 below 35 GiB; 4096 below 60; 8192 below 160; 16384",
+                       "tgi": "8192 (assumed)", "ollama": "2048 (n_batch)"}
 
 
 def test_literal_value_suggests_nearest(tmp_path):

@@ -144,3 +144,25 @@ def test_weights_per_gpu_shard_over_tp_pp(catalog):
     four = plan_memory(m, g, catalog.engine("vllm"), P.fp8, P.bf16, 2, 2, 1, 1024, 1024).weights_gib
     assert four == pytest.approx(one / 2)
     assert one == pytest.approx(weight_bytes(m, P.fp8) / 2 / GIB)
+
+
+def test_token_budget_follows_each_engine_default_by_gpu(catalog):
+    """vLLM's API server batches 8,192 tokens per pass on GPUs of 70 GiB or more not named A100 and 2,048
+    elsewhere (vllm 0.12.0 get_batch_defaults); SGLang's chunk follows its GPU-memory table; the ggml servers
+    take n_batch.  A smaller budget means a smaller activation workspace and more prefill chunks."""
+    from solver.memory import token_budget, workspace_gib
+    from solver.perf import ReplicaSpeed, fabric_of
+
+    vllm, h100, a100, l40s = catalog.engine("vllm"), catalog.gpu("h100-sxm"), catalog.gpu("a100-sxm4-80gb"), catalog.gpu("l40s")
+    assert [token_budget(vllm, g) for g in (h100, a100, l40s)] == [8192, 2048, 2048]
+    assert [token_budget(catalog.engine("sglang"), g) for g in (h100, l40s, catalog.gpu("b200"))] == [8192, 4096, 16384]
+    assert token_budget(catalog.engine("llama.cpp"), h100) == 2048
+    m = catalog.model("llama-3.1-8b")
+    act_h100, _ = workspace_gib(m, vllm, h100, 1, 1, 32768)
+    act_a100, _ = workspace_gib(m, vllm, a100, 1, 1, 32768)
+    assert act_a100 < act_h100
+    server = next(s for s in catalog.servers.values() if s.gpu == a100.id)
+    factors, _ = catalog.factors("vllm", a100.compat_key)
+    speed = ReplicaSpeed(m, a100, fabric_of(server, a100), P.bf16, True, P.bf16, 1, 1, 8192, 128, factors,
+                         chunk_tokens=token_budget(vllm, a100))
+    assert speed.n_chunks == 4

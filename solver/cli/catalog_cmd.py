@@ -10,6 +10,7 @@ from solver.catalog import Catalog, load_catalog
 from solver.cli.options import catalog_option, format_option
 from solver.cli.render import emit, to_yaml
 from solver.errors import UnknownIdError
+from solver.memory import token_budget_default
 
 KINDS = ("gpus", "servers", "engines", "models")
 
@@ -45,13 +46,14 @@ def server_row(s) -> dict:
     }
 
 
-def _running_rules(e) -> str | None:
-    """An engine's default cap on running requests by GPU, in words ('1024 on >= 70 GiB, not a100; 256')."""
+def _gpu_rules(rules: list, value: str) -> str | None:
+    """An engine's defaults by GPU (Engine.scheduling's GpuRule lists), in words ('1024 on >= 70 GiB, not a100; 256')."""
     parts = []
-    for r in e.scheduling.max_running if e.scheduling else ():
+    for r in rules:
         where = [f">= {r.min_gpu_memory_gib:g} GiB"] if r.min_gpu_memory_gib else []
         where += [f"not {n}" for n in r.except_gpus_named]
-        parts.append(f"{r.requests} on {', '.join(where)}" if where else str(r.requests))
+        v = getattr(r, value)
+        parts.append(f"{v} on {', '.join(where)}" if where else str(v))
     return "; ".join(parts) or None
 
 
@@ -66,8 +68,10 @@ def engine_row(e) -> dict:
         "tp_power_of_two": p.tp_power_of_two,
         "kv_heads": p.kv_heads,
         "memory_rule": e.memory.rule if e.memory.fraction is None else f"{e.memory.rule} {e.memory.fraction}",
-        "max_parallel_requests": e.max_parallel_requests if e.max_parallel_requests is not None else _running_rules(e),
+        "max_parallel_requests": e.max_parallel_requests if e.max_parallel_requests is not None
+        else _gpu_rules(e.scheduling.max_running if e.scheduling else [], "requests"),
         "prefill": "mixed" if e.mixes_prefill else ("own pass" if e.scheduling else "own pass (assumed)"),
+        "token_budget": _gpu_rules(e.scheduling.token_budget if e.scheduling else [], "tokens") or token_budget_default(e),
     }
 
 

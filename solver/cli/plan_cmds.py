@@ -137,7 +137,8 @@ def estimate_cmd(model, gpu, tp, pp, precision, kv_precision, engine, server, in
             {"metric": "tokens/s per user", "value": d["output_tokens_per_s_per_user"], "range": ""},
         ], title=f"speed at {concurrency} concurrent - bound: {d['bound']}; band: {d['calibration']['band']}; "
                  f"burst factor {d['calibration']['burst_factor']:.3g} ({d['calibration']['burst_factor_of']}'s); prefill "
-                 + ("mixed into decode steps" if d["prefill_mixed_into_decode"] else "in passes of its own"))
+                 + ("mixed into decode steps" if d["prefill_mixed_into_decode"] else "in passes of its own")
+                 + f", chunks of {d['prefill_chunk_tokens']:,} tokens")
     for n in d["notes"]:
         click.echo(f"note: {n}")
 

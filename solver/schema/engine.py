@@ -105,10 +105,22 @@ class MemoryRule(_Strict):
         return v
 
 
-class RunningCap(_Strict):
-    requests: int = Field(gt=0, description="requests the engine runs at once; the others wait in its queue")
+class GpuRule(_Strict):
+    """A default the engine picks by GPU: the first rule of a list that applies."""
+
     min_gpu_memory_gib: float = Field(0.0, ge=0, description="the rule applies to GPUs with at least this much memory (Gpu.memory_gib_usable)")
     except_gpus_named: list[str] = Field(default_factory=list, description="... and whose id contains none of these (the engine's own name test)")
+
+    def applies(self, gpu: Gpu) -> bool:
+        return gpu.memory_gib_usable >= self.min_gpu_memory_gib and not any(n in gpu.id for n in self.except_gpus_named)
+
+
+class RunningCap(GpuRule):
+    requests: int = Field(gt=0, description="requests the engine runs at once; the others wait in its queue")
+
+
+class TokenBudget(GpuRule):
+    tokens: int = Field(gt=0, description="tokens one forward pass carries (prefill chunk plus decode tokens); a longer prompt is prefilled in chunks of it")
 
 
 class Scheduling(_Strict):
@@ -119,6 +131,10 @@ class Scheduling(_Strict):
         default_factory=list,
         description="the engine's default cap on requests running at once, by GPU: the first rule that applies "
                     "(none: what the KV cache holds); max_parallel_requests, when set, overrides it")
+    token_budget: list[TokenBudget] = Field(
+        default_factory=list,
+        description="the engine's default tokens per forward pass, by GPU: the first rule that applies (none: "
+                    "solver.memory.token_budget's default)")
     source: list[str] = Field(min_length=1)
     unverified: bool = Field(False, description="behaviour recalled, not read from a stored source")
 
@@ -165,8 +181,16 @@ class Engine(_Strict):
         if self.max_parallel_requests is not None:
             return self.max_parallel_requests
         for rule in self.scheduling.max_running if self.scheduling else ():
-            if gpu.memory_gib_usable >= rule.min_gpu_memory_gib and not any(n in gpu.id for n in rule.except_gpus_named):
+            if rule.applies(gpu):
                 return rule.requests
+        return None
+
+    def stated_token_budget(self, gpu: Gpu) -> int | None:
+        """Tokens per forward pass on this GPU when the catalog states the engine's default
+        (scheduling.token_budget); solver.memory.token_budget resolves the rest."""
+        for rule in self.scheduling.token_budget if self.scheduling else ():
+            if rule.applies(gpu):
+                return rule.tokens
         return None
 
     @property
