@@ -169,14 +169,17 @@ def token_budget(engine: Engine, gpu: Gpu) -> int:
 def token_budget_default(engine: Engine) -> str:
     """In words, the budget token_budget gives an engine whose catalog entry states none."""
     if engine.memory.rule == "sglang_reserve":
-        return "2048 below 35 GiB; 4096 below 60; 8192 below 160; 16384"
+        return "; ".join(f"{t} below {g} GiB" for g, t in SGLANG_CHUNK_TOKENS[:-1]) + f"; {SGLANG_CHUNK_TOKENS[-1][1]}"
     return f"{TOKEN_BUDGET} (assumed)" if engine.parallelism.tensor_parallel else f"{TOKEN_BUDGET_GGUF} (n_batch)"
 
 
+#: SGLang 0.5.8.post1's chunked_prefill_size by GPU memory (`ServerArgs._handle_gpu_memory_settings`):
+#: (below this many GiB, tokens), the last for any larger GPU
+SGLANG_CHUNK_TOKENS = ((35, 2048), (60, 4096), (160, 8192), (math.inf, 16384))
+
+
 def sglang_chunk_tokens(gpu_gib: float) -> int:
-    """SGLang 0.5.8.post1's chunked_prefill_size by GPU memory (`ServerArgs._handle_gpu_memory_settings`)."""
-    mib = gpu_gib * 1024
-    return 2048 if mib < 35 * 1024 else 4096 if mib < 60 * 1024 else 8192 if mib < 160 * 1024 else 16384
+    return next(t for g, t in SGLANG_CHUNK_TOKENS if gpu_gib < g)
 
 
 def sglang_reserved_gib(gpu_gib: float, tp: int, pp: int) -> float:

@@ -330,6 +330,8 @@ class ReplicaSpeed:
         if batch > 1:
             if self.mixed_prefill:
                 t_add = self._prefill_added_s(t_w, t_comp)
+            # the fixed point of the spread-out loop's cycle (its stretch and queue use it); the share reported
+            # below is the prefill time over the blended cycle
             rho = min(_prefill_share(batch * t_add, t_prefill, t_s, wait0, o1, tpot0), MAX_RHO)  # MAX_RHO: saturated
         # prefill time-shares the GPUs with decoding: the steps it is mixed into last as long as both
         behind_s = (batch - 1) / 2 * t_add / o1 if o1 else 0.0  # in a wave, per decode step of a request
