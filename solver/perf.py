@@ -24,7 +24,8 @@ Model (docs/model.md derives it):
   a request waits for the prefills (t_s) of the (C-1)/2 users ahead of it, and those behind it add their
   t_add to its decode steps; the rest arrives spread out: a request waits (M/D/1) rho/(2(1-rho))
   prefills of t_s and a decode step stretches to step / (1 - rho).  TTFT = own prefill + b (C-1)/2 t_s +
-  (1-b) M/D/1 wait + half a decode step; TPOT = b (step + (C-1)/2 t_add / (O-1)) + (1-b) step / (1-rho);
+  (1-b) M/D/1 wait + half a decode step; TPOT = b (step + (C-1)/2 t_add / (O-1)) + (1-b) step / (1-rho),
+  rho the fixed point over that cycle (closed form, _prefill_share);
 - an engine that runs P requests at a time (Ollama: 1; any engine: what its KV cache holds) runs them as
   a closed loop of P users and queues the rest: a queued request waits (C / P - 1) stays of a running
   one (its TTFT + (O - 1) x TPOT), so beyond P only the TTFT grows.
@@ -327,16 +328,20 @@ class ReplicaSpeed:
         o1 = max(output_len - 1, 0)
         rho = 0.0
         t_add = t_s  # one user's own prefill joins no decode step; an engine that does not mix runs it alone
+        spread = 1 - burst
+        behind_s = 0.0
         if batch > 1:
             if self.mixed_prefill:
                 t_add = self._prefill_added_s(t_w, t_comp)
-            # the fixed point of the spread-out loop's cycle (its stretch and queue use it); the share reported
-            # below is the prefill time over the blended cycle
-            rho = min(_prefill_share(batch * t_add, t_prefill, t_s, wait0, o1, tpot0), MAX_RHO)  # MAX_RHO: saturated
+            behind_s = (batch - 1) / 2 * t_add / o1 if o1 else 0.0  # in a wave, per decode step of a request
+            if spread > 0:
+                # rho = C t_add / cycle over the whole cycle below: the waves' part of it does not depend on
+                # rho, so it joins the fixed wait, and the spread-out part scales the queue and the stretch
+                wave_decode = burst * o1 * (tpot0 + behind_s)
+                rho = min(_prefill_share(batch * t_add, t_prefill, spread * t_s, wait0 + wave_decode, o1, spread * tpot0), MAX_RHO)
         # prefill time-shares the GPUs with decoding: the steps it is mixed into last as long as both
-        behind_s = (batch - 1) / 2 * t_add / o1 if o1 else 0.0  # in a wave, per decode step of a request
-        tpot = burst * (tpot0 + behind_s) + (1 - burst) * tpot0 / (1 - rho)
-        ttft = t_prefill + (1 - burst) * t_s * rho / (2 * (1 - rho)) + wait0
+        tpot = burst * (tpot0 + behind_s) + spread * tpot0 / (1 - rho)
+        ttft = t_prefill + spread * t_s * rho / (2 * (1 - rho)) + wait0
         service = ttft + o1 * tpot  # one request's stay among the running ones
         total = batch * output_len / service
         # the GPUs' share of time in prefill: rho itself when it solved the fixed point (or its cap); with one

@@ -430,3 +430,19 @@ def test_servers_share_a_speed_model_only_when_their_links_are_alike(catalog):
         pa = ReplicaSpeed(*args, a, *rest, tp, 1, 2048, 256, _factors(catalog)).at(32)
         pb = ReplicaSpeed(*args, b, *rest, tp, 1, 2048, 256, _factors(catalog)).at(32)
         assert (pa == pb) is same
+
+
+def test_half_waves_stretch_decoding_by_the_share_prefill_really_takes(catalog):
+    """Burst 0.5: TPOT = 0.5 (step + (C-1)/2 t_s / (O-1)) + 0.5 step / (1 - rho), where rho must be the
+    prefill share of the cycle those TTFT and TPOT make (C t_s / cycle, the reported share), not of another
+    cycle.  Solving that identity for the decode step gives the same step for a normal and a cheaper
+    prefill of one layout, whose decode steps are the same."""
+    normal, cheap = _prefill_pair(catalog, burst=0.5)
+    for c in (8, 64):
+        steps = []
+        for rs in (normal, cheap):
+            p = rs.at(c)
+            assert p.prefill_share < 0.95  # not capped
+            behind = (c - 1) / 2 * rs.t_p_service / 255
+            steps.append((p.tpot_ms / 1e3 - 0.5 * behind) / (0.5 + 0.5 / (1 - p.prefill_share)))
+        assert steps[0] == pytest.approx(steps[1], rel=1e-9)
