@@ -60,12 +60,9 @@ class Shape:
     calibrated: bool
     band: tuple[tuple[float, float], tuple[float, float]]  # (ttft lo/hi factors, tpot lo/hi factors)
 
-    # requests a replica runs at once (Engine.running_cap on this GPU; None: what the KV cache holds), set
-    # once here: the planner asks per option, hundreds of thousands of times per batch
-    running_cap: int | None = field(init=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "running_cap", self.engine.running_cap(self.gpu))
+    # requests a replica runs at once (the memory plan's Engine.running_cap on this GPU and KV pool; None:
+    # what the KV cache holds), held here: the planner asks per option, hundreds of thousands of times per batch
+    running_cap: int | None = field(compare=False)
 
     def running(self, users: int) -> int:
         """Of `users` on one replica, those running at once (the rest queue past the engine's cap)."""
@@ -267,7 +264,7 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
                     gpus_per_replica=gpr, servers_per_replica=spr, replicas_per_server=0 if spr > 1 else server.gpu_count // gpr,
                     precision_path=path, precision_note=note, kv_precision=kv, feature_problem=None if feat.ok else feat.reason,
                     price_per_hour=price, kv_pool_gib=mem.kv_pool_gib, max_users_memory=mem.max_concurrency,
-                    calibrated=exact, band=band_factors(factors, exact))
+                    calibrated=exact, band=band_factors(factors, exact), running_cap=mem.running_cap)
                 if early:
                     why = shape_problem(shape, scenario)
                     if why:

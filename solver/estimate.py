@@ -208,6 +208,7 @@ def prepare(
         notes.append(why)
     seq = input_len + output_len
     mem = plan_memory(model, gpu, engine, precision, kv_precision, tp, pp, concurrency, seq, context, memory_rule)
+    cap = base["parallel_requests"] = mem.running_cap  # with the pool known (SGLang derives its cap from it)
     speed_args, parallel = None, None
     if mem.max_concurrency >= 1:
         # beyond what memory holds, the engine queues requests (vLLM/SGLang/TRT-LLM scheduler waiting queue)

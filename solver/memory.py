@@ -132,9 +132,10 @@ class MemoryPlan:
     kv_pool_gib: float  # what the engine's memory rule leaves for KV
     kv_per_sequence_gib: float  # per GPU, typical sequence (prompt + output)
     kv_full_context_gib: float  # per GPU, one sequence at the full context
-    max_concurrency: int  # sequences at typical length that fit the pool
+    max_concurrency: int  # sequences at typical length that fit the pool (and the engine runs at once)
     fits: bool
     reason: str | None
+    running_cap: int | None = None  # requests the engine runs at once (Engine.running_cap with this pool); None: what the KV holds
 
     @property
     def total_gib(self) -> float:
@@ -268,14 +269,17 @@ def plan_memory(
         activations, overhead = min(activations, reserved), max(reserved - activations, 0.0)  # the reserve holds both
     else:
         pool = available - weights - activations - overhead
-    return _fit(engine.running_cap(gpu), weights, kv_seq, kv_full, activations, overhead, available, pool, concurrency,
+    # an engine may cap its running requests by its pool's tokens (SGLang); a token's KV per GPU at this context
+    pool_tokens = pool / (kv_full / context) if pool > 0 and kv_full > 0 else 0.0
+    cap = engine.running_cap(gpu, pool_tokens, model.native_context)
+    return _fit(cap, weights, kv_seq, kv_full, activations, overhead, available, pool, concurrency,
                 context, rule if f is None else f"{rule} {f}", "GiB")
 
 
 def _fit(running_cap: int | None, weights: float, kv_seq: float, kv_full: float, activations: float, overhead: float,
          available: float, pool: float, concurrency: int, context: int, rule: str, unit: str) -> MemoryPlan:
     """Concurrency the KV pool holds and whether `concurrency` sequences fit, with the reason if not
-    (`running_cap`: Engine.running_cap on this GPU)."""
+    (`running_cap`: Engine.running_cap on this GPU and pool)."""
     max_conc = int(math.floor(pool / kv_seq)) if kv_seq > 0 and pool > 0 else 0
     held = concurrency  # sequences whose KV is resident; an engine serving P at a time holds P
     if running_cap is not None:
@@ -291,7 +295,7 @@ def _fit(running_cap: int | None, weights: float, kv_seq: float, kv_full: float,
     return MemoryPlan(weights_gib=weights, kv_cache_gib=kv_seq * held, activations_gib=activations, overhead_gib=overhead,
                       available_gib=available, kv_pool_gib=max(pool, 0.0), kv_per_sequence_gib=kv_seq,
                       kv_full_context_gib=kv_full, max_concurrency=max_conc if kv_full <= pool else 0,
-                      fits=reason is None, reason=reason)
+                      fits=reason is None, reason=reason, running_cap=running_cap)
 
 
 def _plan_guide(model: LlmModel, gpu: Gpu, engine: Engine, precision: Precision | str, tp: int, pp: int,

@@ -64,7 +64,7 @@ def rebuild(config: dict, sc: Scenario, catalog: Catalog, model: LlmModel) -> tu
                   gpus_per_replica=gpr, servers_per_replica=spr, replicas_per_server=rps, precision_path=path,
                   precision_note=note, kv_precision=kv, feature_problem=None if feat.ok else feat.reason, price_per_hour=price,
                   kv_pool_gib=mem1.kv_pool_gib, max_users_memory=mem1.max_concurrency if mem1.max_concurrency else 0,
-                  calibrated=exact, band=band_factors(factors, exact))
+                  calibrated=exact, band=band_factors(factors, exact), running_cap=mem1.running_cap)
     option = Option(shape=shape, users_per_replica=users, replicas=replicas, servers=servers,
                     kv_need_gib=mem1.kv_cache_gib, perf=est.perf, total_tokens_per_s=replicas * est.perf.output_tokens_per_s)
     return option, problems

@@ -217,7 +217,8 @@ def test_engine_listing_says_how_prefill_shares_the_gpus_and_what_runs_at_once(c
     got = {e: engine_row(catalog.engine(e))["prefill"] for e in ("vllm", "sglang", "tgi")}
     assert got == {"vllm": "mixed", "sglang": "own pass", "tgi": "own pass (assumed)"}
     caps = {e: engine_row(catalog.engine(e))["max_parallel_requests"] for e in ("vllm", "ollama", "sglang")}
-    assert caps == {"vllm": "1024 on >= 70 GiB, not a100; 256", "ollama": 1, "sglang": None}
+    assert caps == {"vllm": "1024 on >= 70 GiB, not a100; 256", "ollama": 1,
+                    "sglang": "pool tokens / context x 512, 2048-4096, <= pool tokens / 2"}
     budgets = {e: engine_row(catalog.engine(e))["token_budget"] for e in ("vllm", "sglang", "tgi", "ollama")}
     assert budgets == {"vllm": "8192 on >= 70 GiB, not a100; 2048", "sglang": "2048 below 35 GiB; 4096 below 60 GiB; 8192 below 160 GiB; 16384",
                        "tgi": "8192 (assumed)", "ollama": "2048 (n_batch)"}

@@ -166,3 +166,19 @@ def test_token_budget_follows_each_engine_default_by_gpu(catalog):
     speed = ReplicaSpeed(m, a100, fabric_of(server, a100), P.bf16, True, P.bf16, 1, 1, 8192, 128, factors,
                          chunk_tokens=token_budget(vllm, a100))
     assert speed.n_chunks == 4
+
+
+def test_sglang_caps_running_requests_by_its_pool(catalog):
+    """SGLang 0.5.8.post1 runs at most min(max(pool tokens / context x 512, 2,048), 4,096) requests, and
+    at most pool tokens / 2: a 1B model on one H200 holds far more short chats in KV than that (4,096 run,
+    the rest queue); a pool of 300 tokens caps at 150; without a pool the rule does not apply."""
+    m, g, sglang = catalog.model("llama-3.2-1b"), catalog.gpu("h200-sxm"), catalog.engine("sglang")
+    plan = plan_memory(m, g, sglang, P.bf16, P.bf16, 1, 1, 8000, 384, 384)
+    pool_tokens = plan.kv_pool_gib / (plan.kv_full_context_gib / 384)
+    assert pool_tokens / m.native_context * 512 > 4096 and pool_tokens / 384 > 8000
+    assert plan.running_cap == plan.max_concurrency == 4096 and plan.fits
+    rule = sglang.scheduling.max_running_from_pool
+    assert rule.cap(1_000_000, 131072) == 3906 and rule.cap(300, 131072) == 150
+    assert sglang.running_cap(g) is None
+    vllm = plan_memory(m, g, catalog.engine("vllm"), P.bf16, P.bf16, 1, 1, 8000, 384, 384)
+    assert vllm.running_cap == 1024

@@ -57,6 +57,15 @@ def _gpu_rules(rules: list, value: str) -> str | None:
     return "; ".join(parts) or None
 
 
+def _pool_rule(e) -> str | None:
+    """An engine's cap on running requests from its KV pool, in words."""
+    r = e.scheduling.max_running_from_pool if e.scheduling else None
+    if r is None:
+        return None
+    return (f"pool tokens / context x {r.requests_per_context_of_pool:g}, {r.min_requests}-{r.max_requests}, "
+            f"<= pool tokens / {r.pool_tokens_per_request:g}")
+
+
 def engine_row(e) -> dict:
     p = e.parallelism
     return {
@@ -69,7 +78,7 @@ def engine_row(e) -> dict:
         "kv_heads": p.kv_heads,
         "memory_rule": e.memory.rule if e.memory.fraction is None else f"{e.memory.rule} {e.memory.fraction}",
         "max_parallel_requests": e.max_parallel_requests if e.max_parallel_requests is not None
-        else _gpu_rules(e.scheduling.max_running if e.scheduling else [], "requests"),
+        else _gpu_rules(e.scheduling.max_running if e.scheduling else [], "requests") or _pool_rule(e),
         "prefill": "mixed" if e.mixes_prefill else ("own pass" if e.scheduling else "own pass (assumed)"),
         "token_budget": _gpu_rules(e.scheduling.token_budget if e.scheduling else [], "tokens") or token_budget_default(e),
     }

@@ -119,6 +119,21 @@ class RunningCap(GpuRule):
     requests: int = Field(gt=0, description="requests the engine runs at once; the others wait in its queue")
 
 
+class PoolCap(_Strict):
+    """A default cap on running requests derived from the KV pool (SGLang: max_running_requests from
+    max_total_num_tokens): min(max(pool tokens / the model's context x per_context, min), max), and at
+    most pool tokens / pool_tokens_per_request."""
+
+    requests_per_context_of_pool: float = Field(gt=0, description="requests per model context length's worth of pool tokens")
+    min_requests: int = Field(gt=0)
+    max_requests: int = Field(gt=0)
+    pool_tokens_per_request: float = Field(gt=0, description="the cap is at most the pool's tokens / this")
+
+    def cap(self, pool_tokens: float, context_len: int) -> int:
+        c = min(max(int(pool_tokens / context_len * self.requests_per_context_of_pool), self.min_requests), self.max_requests)
+        return max(1, min(c, int(pool_tokens // self.pool_tokens_per_request)))
+
+
 class TokenBudget(GpuRule):
     tokens: int = Field(gt=0, description="tokens one forward pass carries (prefill chunk plus decode tokens); a longer prompt is prefilled in chunks of it")
 
@@ -131,6 +146,8 @@ class Scheduling(_Strict):
         default_factory=list,
         description="the engine's default cap on requests running at once, by GPU: the first rule that applies "
                     "(none: what the KV cache holds); max_parallel_requests, when set, overrides it")
+    max_running_from_pool: PoolCap | None = Field(
+        None, description="the engine's default cap on running requests from its KV pool, where no max_running rule applies")
     token_budget: list[TokenBudget] = Field(
         default_factory=list,
         description="the engine's default tokens per forward pass, by GPU: the first rule that applies (none: "
@@ -174,15 +191,19 @@ class Engine(_Strict):
                                  f"precision.fp4.nvidia_hopper).{suggestion(path, cells)}")
         return paths
 
-    def running_cap(self, gpu: Gpu) -> int | None:
+    def running_cap(self, gpu: Gpu, pool_tokens: float | None = None, context_len: int | None = None) -> int | None:
         """Requests run at once on this GPU: max_parallel_requests if set (Ollama's 1, an overlay, or
-        --parallel-requests), else the first scheduling.max_running rule that applies; None: what the KV
-        cache holds."""
+        --parallel-requests), else the first scheduling.max_running rule that applies, else the
+        scheduling.max_running_from_pool rule when the KV pool's tokens (per GPU) and the model's context
+        length are given; None: what the KV cache holds."""
         if self.max_parallel_requests is not None:
             return self.max_parallel_requests
         for rule in self.scheduling.max_running if self.scheduling else ():
             if rule.applies(gpu):
                 return rule.requests
+        pool_rule = self.scheduling.max_running_from_pool if self.scheduling else None
+        if pool_rule is not None and pool_tokens is not None and context_len:
+            return pool_rule.cap(pool_tokens, context_len)
         return None
 
     def stated_token_budget(self, gpu: Gpu) -> int | None:
