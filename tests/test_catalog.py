@@ -194,6 +194,15 @@ def test_an_engine_overlay_can_state_that_it_mixes_prefill(tmp_path, catalog):
     assert load_catalog([p]).engine("sglang").mixes_prefill
 
 
+def test_a_pool_cap_whose_bounds_cross_is_refused(tmp_path):
+    rule = "{requests_per_context_of_pool: 512, min_requests: 4096, max_requests: 2048, pool_tokens_per_request: 2}"
+    p = write(tmp_path, "cap.yaml", f"engines:\n- id: sglang\n  scheduling: {{max_running_from_pool: {rule}, source: [flags]}}\n")
+    with pytest.raises(CatalogError) as e:
+        load_catalog([p])
+    assert "engines[id=sglang].scheduling.max_running_from_pool.max_requests" in str(e.value)
+    assert "below min_requests 4096" in str(e.value)
+
+
 def test_an_engine_overlay_can_state_its_token_budget(tmp_path, catalog):
     """vLLM launched with --max-num-batched-tokens 16384: the overlay's list replaces the GPU rules, the rest
     of the scheduling block (mixed prefill, running cap) stays, and estimates chunk prompts by it."""

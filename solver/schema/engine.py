@@ -129,6 +129,14 @@ class PoolCap(_Strict):
     max_requests: int = Field(gt=0)
     pool_tokens_per_request: float = Field(gt=0, description="the cap is at most the pool's tokens / this")
 
+    @field_validator("max_requests")
+    @classmethod
+    def _max_at_least_min(cls, v: int, info: ValidationInfo) -> int:
+        low = info.data.get("min_requests")
+        if low is not None and v < low:
+            raise ValueError(f"max_requests {v} is below min_requests {low}")
+        return v
+
     def cap(self, pool_tokens: float, context_len: int) -> int:
         c = min(max(int(pool_tokens / context_len * self.requests_per_context_of_pool), self.min_requests), self.max_requests)
         return max(1, min(c, int(pool_tokens // self.pool_tokens_per_request)))
