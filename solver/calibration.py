@@ -291,11 +291,10 @@ def ttft_ceiling_ms(catalog: Catalog, m: Measurement) -> float:
     A longer measured TTFT can only be a wait for admission: the engine ran fewer requests (its KV
     capacity or scheduler limit, which the data does not state) and queued the rest, so, as below the
     TPOT floor, the row does not describe the load it names."""
-    from solver.perf import attention_flops, model_work, peak_tflops
+    from solver.perf import peak_tflops, prefill_flops
 
     model, gpu = catalog.models[m.model], catalog.gpus[m.gpu]
-    flops = m.input_len * 2 * model_work(model).matmul_active + attention_flops(model, m.input_len, causal_prefill=True)
-    prefill_s = flops / (TTFT_CEILING_EFFICIENCY * peak_tflops(gpu, m.precision, False) * 1e12 * m.tp)
+    prefill_s = sum(prefill_flops(model, m.input_len)) / (TTFT_CEILING_EFFICIENCY * peak_tflops(gpu, m.precision, False) * 1e12 * m.tp)
     return m.concurrency * (prefill_s * 1e3 + m.tpot_ms) + TTFT_CEILING_SLACK_MS
 
 

@@ -287,7 +287,7 @@ def _hopeless(shape: Shape, sc: Scenario, peak: int) -> bool:
     """No load level can meet max_servers, stock or the budget: even the fewest replicas memory allows are too many."""
     from solver.families import server_count_breaks
 
-    per_replica = min(peak, shape.max_users_memory, shape.running_cap or peak)
+    per_replica = min(peak, shape.max_users_memory)  # memory's count already stops at the engine's running cap
     return server_count_breaks(shape, shape.servers_for(math.ceil(peak / per_replica)), sc)
 
 
@@ -304,10 +304,8 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
 
     peak = cands.peak_users
     levels = set(ladder(peak))
-    cap = min(peak, shape.max_users_memory)
+    cap = min(peak, shape.max_users_memory)  # what memory holds, already at most the engine's running cap
     levels.add(cap)
-    if shape.running_cap is not None:
-        levels.add(min(peak, shape.running_cap))
     options: dict[int, Option] = {}
     # keyed by the links the layout uses, not the server's whole fabric: SKUs of one GPU share it
     skey = ("speed", shape.gpu.id, shape.engine.id, links_of(fab, shape.tp, shape.pp), shape.tp, shape.pp,

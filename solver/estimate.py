@@ -183,11 +183,10 @@ def prepare(
     server = server or default_server(catalog, gpu, gpus)
     servers = max(1, math.ceil(gpus / server.gpu_count))
     context = context or (input_len + output_len)
-    cap = engine.running_cap(gpu)
     base = dict(model=model.id, gpu=gpu.id, engine=engine.id, server=server.id, interconnect=server.interconnect.kind,
                 precision=precision.value, kv_precision=kv_precision.value, tp=tp, pp=pp, gpus=gpus, servers=servers,
                 concurrency=concurrency, input_len=input_len, output_len=output_len,
-                parallel_requests=cap, prefill_mixed=engine.mixes_prefill, prefill_chunk_tokens=token_budget(engine, gpu))
+                parallel_requests=engine.running_cap(gpu), prefill_mixed=engine.mixes_prefill, prefill_chunk_tokens=token_budget(engine, gpu))
     notes: list[str] = []
 
     def reject(reason: str, path: str = "unsupported") -> Prepared:
@@ -208,7 +207,7 @@ def prepare(
         notes.append(why)
     seq = input_len + output_len
     mem = plan_memory(model, gpu, engine, precision, kv_precision, tp, pp, concurrency, seq, context, memory_rule)
-    cap = base["parallel_requests"] = mem.running_cap  # with the pool known (SGLang derives its cap from it)
+    cap = base["parallel_requests"] = mem.running_cap  # now with the pool known (SGLang derives its cap from it)
     speed_args, parallel = None, None
     if mem.max_concurrency >= 1:
         # beyond what memory holds, the engine queues requests (vLLM/SGLang/TRT-LLM scheduler waiting queue)

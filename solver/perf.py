@@ -180,6 +180,13 @@ def attention_flops(model: LlmModel, ctx: float, causal_prefill: bool = False) -
     return w * (model.global_layers * ctx + loc)
 
 
+def prefill_flops(model: LlmModel, input_len: int) -> tuple[float, float]:
+    """FLOPs of prefilling `input_len` tokens: (dense GEMMs + causal attention, routed-expert GEMMs)."""
+    work = model_work(model)
+    dense = input_len * 2 * (work.matmul_active - work.routed_active) + attention_flops(model, input_len, causal_prefill=True)
+    return dense, input_len * 2 * work.routed_active
+
+
 def moe_weight_split(model: LlmModel, precision: Precision) -> tuple[float, float]:
     """(bytes a decode step reads whatever its batch: all but the routed experts, bytes of one routed
     expert across the MoE layers) of a MoE model (whole model)."""
@@ -283,8 +290,7 @@ class ReplicaSpeed:
         n_chunks = math.ceil(input_len / chunk_tokens)  # the engine's tokens per forward pass (memory.token_budget)
         # MoE: the routed experts' grouped GEMMs (a few hundred tokens per expert) run at their own
         # efficiency of the 16-bit peak whatever the weight format (fitted; docs/model.md)
-        p_flops = input_len * 2 * (work.matmul_active - work.routed_active) + attention_flops(model, input_len, causal_prefill=True)
-        p_expert_flops = input_len * 2 * work.routed_active
+        p_flops, p_expert_flops = prefill_flops(model, input_len)
         t_p_compute = (p_flops / peak + p_expert_flops / (peak_tflops(gpu, precision, False) * 1e12 * factors.moe_prefill_efficiency)) \
             / (tp * factors.compute_efficiency_prefill)
         t_p_mem = n_chunks * weight_bytes(model, precision) / tp / self.bw

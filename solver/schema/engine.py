@@ -115,6 +115,11 @@ class GpuRule(_Strict):
         return gpu.memory_gib_usable >= self.min_gpu_memory_gib and not any(n in gpu.id for n in self.except_gpus_named)
 
 
+def first_applying(rules: list[GpuRule], gpu: Gpu) -> GpuRule | None:
+    """The first rule of the list that applies to this GPU (the engine's own order)."""
+    return next((r for r in rules if r.applies(gpu)), None)
+
+
 class RunningCap(GpuRule):
     requests: int = Field(gt=0, description="requests the engine runs at once; the others wait in its queue")
 
@@ -206,10 +211,12 @@ class Engine(_Strict):
         length are given; None: what the KV cache holds."""
         if self.max_parallel_requests is not None:
             return self.max_parallel_requests
-        for rule in self.scheduling.max_running if self.scheduling else ():
-            if rule.applies(gpu):
-                return rule.requests
-        pool_rule = self.scheduling.max_running_from_pool if self.scheduling else None
+        if self.scheduling is None:
+            return None
+        rule = first_applying(self.scheduling.max_running, gpu)
+        if rule is not None:
+            return rule.requests
+        pool_rule = self.scheduling.max_running_from_pool
         if pool_rule is not None and pool_tokens is not None and context_len:
             return pool_rule.cap(pool_tokens, context_len)
         return None
@@ -217,10 +224,8 @@ class Engine(_Strict):
     def stated_token_budget(self, gpu: Gpu) -> int | None:
         """Tokens per forward pass on this GPU when the catalog states the engine's default
         (scheduling.token_budget); solver.memory.token_budget resolves the rest."""
-        for rule in self.scheduling.token_budget if self.scheduling else ():
-            if rule.applies(gpu):
-                return rule.tokens
-        return None
+        rule = first_applying(self.scheduling.token_budget, gpu) if self.scheduling else None
+        return rule.tokens if rule is not None else None
 
     @property
     def mixes_prefill(self) -> bool:
