@@ -266,11 +266,11 @@ def tpot_floor_ms(catalog: Catalog, m: Measurement) -> float:
     A measured TPOT below it means the stated concurrency was never running at once (the benchmark
     did not reach it), so the row does not describe the configuration it names.
     """
-    from solver.memory import kv_bytes_per_sequence, kv_share_per_gpu
+    from solver.memory import kv_bytes_read_per_sequence, kv_share_per_gpu
     from solver.perf import decode_weight_bytes
 
     model, gpu = catalog.models[m.model], catalog.gpus[m.gpu]
-    kv = m.concurrency * kv_bytes_per_sequence(model, m.kv_precision, m.input_len) * kv_share_per_gpu(model, m.tp, m.pp)
+    kv = m.concurrency * kv_bytes_read_per_sequence(model, m.kv_precision, m.input_len) * kv_share_per_gpu(model, m.tp, m.pp)
     weights = decode_weight_bytes(model, m.precision, m.concurrency) / (m.tp * m.pp)
     return (kv + weights) / (gpu.memory_bandwidth_tbs * 1e12) * 1e3
 

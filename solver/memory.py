@@ -93,7 +93,8 @@ def kv_bytes_per_token(model: LlmModel, kv_precision: Precision | str) -> float:
     """KV bytes per token over the full-attention layers (local layers are capped, see kv_bytes_per_sequence)."""
     b = BYTES_PER_VALUE[_p(kv_precision)]
     if model.mla is not None:
-        return (model.mla.kv_lora_rank + model.mla.qk_rope_head_dim) * model.layers * b
+        indexer = model.sparse_attention.indexer_cache_bytes_per_token if model.sparse_attention else 0.0
+        return ((model.mla.kv_lora_rank + model.mla.qk_rope_head_dim) * b + indexer) * model.layers
     return 2 * model.global_layers * model.kv_heads * model.head_dim * b
 
 
@@ -105,6 +106,17 @@ def kv_bytes_per_sequence(model: LlmModel, kv_precision: Precision | str, tokens
     b = BYTES_PER_VALUE[_p(kv_precision)]
     local_per_token = 2 * model.sliding_window.local_layers * model.kv_heads * model.head_dim * b
     return full + local_per_token * min(tokens, model.sliding_window.window_tokens)
+
+
+def kv_bytes_read_per_sequence(model: LlmModel, kv_precision: Precision | str, tokens: int) -> float:
+    """KV bytes one decode step reads for one sequence of `tokens` tokens, whole model: what it stores
+    (kv_bytes_per_sequence), except under sparse attention (DSA), where the indexer reads its keys of
+    every token but the attention only the latents of the top_k tokens it picked."""
+    sa = model.sparse_attention
+    if sa is None:
+        return kv_bytes_per_sequence(model, kv_precision, tokens)
+    latent = (model.mla.kv_lora_rank + model.mla.qk_rope_head_dim) * BYTES_PER_VALUE[_p(kv_precision)]
+    return model.layers * (latent * min(tokens, sa.top_k_tokens) + sa.indexer_cache_bytes_per_token * tokens)
 
 
 def kv_share_per_gpu(model: LlmModel, tp: int, pp: int) -> float:

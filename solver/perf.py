@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from solver.memory import (
     TOKEN_BUDGET,
     expert_bytes_per_param,
-    kv_bytes_per_sequence,
+    kv_bytes_read_per_sequence,
     kv_share_per_gpu,
     routed_active_params,
     routed_expert_params,
@@ -168,6 +168,13 @@ def _model_work(model: LlmModel) -> ModelWork:
 def attention_flops(model: LlmModel, ctx: float, causal_prefill: bool = False) -> float:
     """Attention FLOPs of one token attending `ctx` tokens (or of a whole causal prefill of `ctx` tokens)."""
     w = model_work(model).attn_flops_per_ctx
+    sa = model.sparse_attention
+    if sa is not None:  # DSA: the attention of the top_k tokens picked, after the indexer scored them all
+        k, idx = sa.top_k_tokens, 2.0 * sa.indexer_heads * sa.indexer_head_dim
+        if causal_prefill:
+            kept = min(ctx, k)
+            return model.layers * (w * (kept * kept / 2 + max(ctx - k, 0) * k) + idx * ctx * ctx / 2)
+        return model.layers * (w * min(ctx, k) + idx * ctx)
     sw = model.sliding_window
     if causal_prefill:
         glob = model.global_layers * ctx * ctx / 2
@@ -278,7 +285,7 @@ class ReplicaSpeed:
         self.link_gbs, self.link_lat, self.p2p_gbs, self.p2p_lat = links.tp_gbs, links.tp_latency_us, links.p2p_gbs, links.p2p_latency_us
         # decode, per sequence of the batch
         avg_ctx = input_len + output_len / 2
-        self.kv_bytes_seq = kv_bytes_per_sequence(model, kv_precision, int(avg_ctx)) * kv_share_per_gpu(model, tp, pp)
+        self.kv_bytes_seq = kv_bytes_read_per_sequence(model, kv_precision, int(avg_ctx)) * kv_share_per_gpu(model, tp, pp)
         self.flops_seq = (2 * work.matmul_active + attention_flops(model, avg_ctx)) / self.shards
         self.decode_flops_rate = peak * factors.compute_efficiency_decode
         # a dense model reads all its weights whatever the batch; MoE depends on the experts it touches

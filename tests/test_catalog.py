@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from solver.errors import CatalogError, UnknownIdError
 def test_sizes(catalog):
     assert len(catalog.gpus) == 38
     assert len(catalog.engines) == 7
-    assert len(catalog.models) == 46
+    assert len(catalog.models) == 48
     assert {"vllm", "sglang", "tensorrt-llm", "tgi", "ollama", "llama.cpp", "lmdeploy"} == set(catalog.engines)
 
 
@@ -109,6 +110,27 @@ def test_config_models_count_parameters_like_the_reference(catalog, reference):
     mm = catalog.model("MiniMaxAI/MiniMax-M2.5")
     assert mm.id == "minimax-m2.5" and 225e9 < mm.params_total < 232e9 and 10e9 < mm.params_active < 12e9
     assert "params_total" in mm.unverified
+    # the MLA counter: Kimi-K2.5's decoder is Kimi-K2's (reference counts), whatever its vision tower
+    k2 = next(m for m in yaml.safe_load((reference / "models.yaml").read_text())["models"] if m["id"] == "kimi-k2")
+    cfg = json.loads((reference / "model_configs" / "moonshotai--Kimi-K2.5_config.json").read_text())["text_config"]
+    assert bc.mla_moe_params(cfg) == (k2["computed_total_params"], k2["computed_active_params_per_token"], k2["computed_embedding_params"])
+    k25 = catalog.model("moonshotai/Kimi-K2.5")
+    assert (k25.params_total, k25.kv_bytes_per_token_bf16) == (k2["computed_total_params"], k2["kv_cache"]["kv_bytes_per_token_bf16"])
+
+
+def test_int4_expert_checkpoint_sizes_the_weights(catalog):
+    """Kimi-K2.5's published INT4 experts (group 32, a BF16 scale each) with 16-bit attention, shared
+    experts and embeddings: ~595 GB in all, not the 1T x 2 bytes a uniform BF16 count gives, nor 0.5
+    byte for every weight."""
+    from solver.memory import weight_bytes
+    from solver.schema.precision import Precision
+
+    m = catalog.model("kimi-k2.5")
+    assert m.checkpoint and m.checkpoint.precision == Precision.int4 and m.checkpoint.scale_bytes_per_param == 2 / 32
+    experts = m.moe.experts * m.moe.moe_layers * 3 * m.hidden_size * m.moe.expert_intermediate_size
+    want = experts * (0.5 + 2 / 32) + (m.params_total - experts) * 2
+    assert weight_bytes(m, Precision.int4) == pytest.approx(want, rel=1e-6)
+    assert 585e9 < weight_bytes(m, Precision.int4) < 600e9
 
 
 def test_unknown_id_offers_closest(catalog):

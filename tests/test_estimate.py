@@ -446,3 +446,28 @@ def test_half_waves_stretch_decoding_by_the_share_prefill_really_takes(catalog):
             behind = (c - 1) / 2 * rs.t_p_service / 255
             steps.append((p.tpot_ms / 1e3 - 0.5 * behind) / (0.5 + 0.5 / (1 - p.prefill_share)))
         assert steps[0] == pytest.approx(steps[1], rel=1e-9)
+
+
+def test_sparse_attention_caps_the_attention_not_the_indexer(catalog):
+    """GLM-5 (DSA): beyond top_k tokens a query's attention work stops growing and only the indexer's
+    scoring (2 x heads x dim FLOPs per cached token and layer) continues; a causal prefill's attention
+    grows linearly past top_k, its indexer quadratically.  DeepSeek-V3 (dense MLA) grows throughout."""
+    from solver.perf import attention_flops, model_work
+
+    m = catalog.model("glm-5")
+    sa, w = m.sparse_attention, model_work(m).attn_flops_per_ctx
+    k, idx = sa.top_k_tokens, 2 * sa.indexer_heads * sa.indexer_head_dim
+    assert attention_flops(m, 4 * k) - attention_flops(m, 2 * k) == pytest.approx(m.layers * idx * 2 * k)
+    assert attention_flops(m, k / 2) == pytest.approx(m.layers * (w + idx) * k / 2)
+    n = 4 * k
+    assert attention_flops(m, n, causal_prefill=True) == pytest.approx(m.layers * (w * (k * k / 2 + (n - k) * k) + idx * n * n / 2))
+    dense = catalog.model("deepseek-v3")
+    assert attention_flops(dense, 4 * k) == pytest.approx(2 * attention_flops(dense, 2 * k))
+    # and the estimate (one user, so no other prefill stretches the steps): a 32K prompt stores 16x the
+    # KV of a 2K one, but its decode steps grow by a fraction of what dense MLA's do
+    def growth(mid: str) -> float:
+        long, short = (est(catalog, mid, "h200-sxm", "sglang", tp=8, i=i, o=256, c=1) for i in (32768, 2048))
+        assert long.memory.kv_cache_gib > 10 * short.memory.kv_cache_gib
+        return long.perf.tpot_ms - short.perf.tpot_ms
+
+    assert 0 < growth("glm-5") < 0.3 * growth("deepseek-v3")

@@ -9,6 +9,7 @@ from solver.memory import (
     guide_total_gb,
     kv_bytes_per_sequence,
     kv_bytes_per_token,
+    kv_bytes_read_per_sequence,
     kv_share_per_gpu,
     plan_memory,
     sglang_reserved_gib,
@@ -20,10 +21,37 @@ from solver.schema.precision import Precision as P
 def test_kv_bytes_per_token_equals_architecture_formula_for_every_model(catalog):
     for m in catalog.models.values():
         if m.mla is not None:
-            expected = (m.mla.kv_lora_rank + m.mla.qk_rope_head_dim) * m.layers * 2
+            # DSA models also cache the indexer's FP8 key (+ scale) per token and layer
+            indexer = m.sparse_attention.indexer_cache_bytes_per_token if m.sparse_attention else 0
+            expected = ((m.mla.kv_lora_rank + m.mla.qk_rope_head_dim) * 2 + indexer) * m.layers
         else:
             expected = 2 * m.global_layers * m.kv_heads * m.head_dim * 2
         assert kv_bytes_per_token(m, "bf16") == expected == m.kv_bytes_per_token_bf16, m.id
+
+
+def test_sparse_attention_stores_every_token_but_reads_top_k_latents(catalog):
+    """GLM-5 (DSA): the cache grows with the context (latent + indexer key per token); a decode step
+    reads the indexer keys of every token but the latents of only the top 2,048."""
+    m = catalog.model("glm-5")
+    sa, latent = m.sparse_attention, (m.mla.kv_lora_rank + m.mla.qk_rope_head_dim) * 2
+    assert (sa.top_k_tokens, sa.indexer_cache_bytes_per_token) == (2048, 128 + 4)
+    k = sa.top_k_tokens
+    assert kv_bytes_per_sequence(m, P.bf16, 4 * k) == 4 * kv_bytes_per_sequence(m, P.bf16, k)
+    assert kv_bytes_read_per_sequence(m, P.bf16, k) == kv_bytes_per_sequence(m, P.bf16, k)
+    assert kv_bytes_read_per_sequence(m, P.bf16, 4 * k) == m.layers * (latent * k + sa.indexer_cache_bytes_per_token * 4 * k)
+    # FP8 KV halves the latents, not the indexer cache (FP8 already)
+    assert kv_bytes_per_token(m, P.fp8) == m.layers * (latent / 2 + sa.indexer_cache_bytes_per_token)
+    dense = catalog.model("deepseek-v3")  # no DSA: reads what it stores
+    assert kv_bytes_read_per_sequence(dense, P.bf16, 4 * k) == kv_bytes_per_sequence(dense, P.bf16, 4 * k)
+
+
+def test_sparse_attention_needs_mla(catalog):
+    from pydantic import ValidationError
+
+    raw = catalog.model("llama-3.1-8b").model_dump()
+    raw["sparse_attention"] = catalog.model("glm-5").sparse_attention.model_dump()
+    with pytest.raises(ValidationError, match="sparse_attention"):
+        type(catalog.model("llama-3.1-8b")).model_validate(raw)
 
 
 def test_fp8_kv_halves_it(catalog):

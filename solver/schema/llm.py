@@ -33,6 +33,21 @@ class SlidingWindow(_Strict):
     window_tokens: int = Field(gt=0, description="tokens a local layer attends to (and caches)")
 
 
+class SparseAttention(_Strict):
+    """DeepSeek Sparse Attention (DeepSeek-V3.2, GLM-5): a small "lightning indexer" scores every
+    cached token for each query and the MLA attention reads only the `top_k_tokens` best.  The
+    indexer keeps a key of its own per token and layer (its cache), so the KV stored still grows with
+    the context while the latents read per query stop at top_k."""
+
+    top_k_tokens: int = Field(gt=0, description="tokens each query attends to (config index_topk)")
+    indexer_heads: int = Field(gt=0, description="indexer query heads (config index_n_heads)")
+    indexer_head_dim: int = Field(gt=0, description="indexer key/query width (config index_head_dim)")
+    indexer_cache_bytes_per_token: float = Field(
+        gt=0, description="indexer cache per token per layer, bytes: its key in FP8 plus an FP32 scale per 128 values "
+                          "whatever the KV-cache format (SGLang NSATokenToKVPool)")
+    source: list[str] = Field(min_length=1)
+
+
 class Checkpoint(_Strict):
     """How the model's own published weights are quantised, where that is not the uniform format: gpt-oss
     ships MXFP4 experts (4 bits + one E8M0 scale byte per 32 values) and keeps every other matrix in BF16."""
@@ -65,6 +80,7 @@ class LlmModel(_Strict):
     attention_type: Literal["MHA", "GQA", "MQA", "MLA"]
     mla: Mla | None = None
     sliding_window: SlidingWindow | None = None
+    sparse_attention: SparseAttention | None = Field(None, description="DeepSeek Sparse Attention (needs MLA)")
     moe: Moe | None = None
     checkpoint: Checkpoint | None = Field(None, description="the published weights' own quantisation layout")
     kv_bytes_per_token_bf16: int = Field(
@@ -74,6 +90,13 @@ class LlmModel(_Strict):
     source: list[str] = Field(min_length=1)
     unverified: list[str] = Field(default_factory=list)
     notes: str | None = None
+
+    @field_validator("sparse_attention")
+    @classmethod
+    def _sparse_needs_mla(cls, v: SparseAttention | None, info: ValidationInfo) -> SparseAttention | None:
+        if v is not None and info.data.get("mla") is None:
+            raise ValueError("sparse_attention (DSA) selects tokens for MLA attention: set mla, or drop sparse_attention")
+        return v
 
     @field_validator("checkpoint")
     @classmethod
