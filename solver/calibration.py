@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -30,6 +30,7 @@ from solver.catalog import Catalog
 from solver.errors import GpuplanError, UnknownIdError
 from solver.estimate import Prepared, prepare
 from solver.schema.calibration import PerfFactors
+from solver.schema.llm import LlmModel
 from solver.schema.precision import Precision, parse_precision
 
 OWN_COLUMNS = ("model", "gpu", "engine", "precision", "tp", "concurrency", "input_len", "output_len", "ttft_ms", "tpot_ms")
@@ -64,13 +65,23 @@ SPEC: dict[str, ParamSpec] = {
     "burst_factor": ParamSpec(0.05, 0.0, 1.0, 0.1),
     "kv_bandwidth_efficiency": ParamSpec(0.7, 0.05, 2.0, 1.0),
     "moe_prefill_efficiency": ParamSpec(0.7, 0.05, 2.0, 1.0),
+    "sparse_layer_overhead_us": ParamSpec(0.0, 0.0, 1000.0, 50.0),
+    "linear_layer_overhead_us": ParamSpec(0.0, 0.0, 1000.0, 50.0),
 }
 PARAMS = tuple(SPEC)
 #: in a joint fit over several engines: the hardware efficiencies are shared, the overheads and the
 #: arrival burstiness are each engine's own
 SHARED = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficiency_prefill", "moe_efficiency",
-          "kv_bandwidth_efficiency", "moe_prefill_efficiency")
+          "kv_bandwidth_efficiency", "moe_prefill_efficiency", "sparse_layer_overhead_us",
+          "linear_layer_overhead_us")
 OWN = ("layer_overhead_us", "prefill_overhead_ms", "burst_factor")
+#: the factors only some models' rows inform; fitted only when such a row is there
+INFORMED_BY: dict[str, Callable[[LlmModel], bool]] = {
+    "moe_efficiency": lambda model: model.moe is not None,
+    "moe_prefill_efficiency": lambda model: model.moe is not None,
+    "sparse_layer_overhead_us": lambda model: model.sparse_attention is not None,
+    "linear_layer_overhead_us": lambda model: model.linear_attention is not None,
+}
 #: an engine measured on several GPUs of a class gets a burst factor per GPU (its campaigns' harness;
 #: docs/model.md), fitted as logits (a share in (0, 1), smooth at both ends) with a N(mean, sigma)
 #: prior about their mean, which decides only where a GPU has few rows; the engine's own value, for
@@ -124,7 +135,7 @@ def _model_id(catalog: Catalog, name: str) -> str:
 def read_measurements(path: str | Path, catalog: Catalog) -> tuple[list[Measurement], list[str]]:
     """Rows usable for calibration, and a reason for every row skipped."""
     rows, skipped = [], []
-    seen: dict[tuple, Measurement] = {}
+    seen: dict[tuple, list[Measurement]] = {}
     with open(path, newline="", encoding="utf-8-sig") as fh:
         reader = csv.DictReader(fh)
         header = set(reader.fieldnames or [])
@@ -155,18 +166,32 @@ def read_measurements(path: str | Path, catalog: Catalog) -> tuple[list[Measurem
                 continue
             # one run exported twice (the aiconfigurator dump holds several exports, some under a sibling
             # model's name: DeepSeek-R1 / -V3) would weigh double in the fit and, under two model names,
-            # be its own held-out answer in leave-one-model-out.  Two runs never agree to 9 significant
-            # digits in both TTFT and TPOT; the exports of one run differ in the last bit of the float
-            key = (m.gpu, m.engine, m.precision, m.kv_precision, m.tp, m.pp, m.concurrency, m.input_len,
-                   m.output_len, f"{m.ttft_ms:.9g}", f"{m.tpot_ms:.9g}")
-            if key in seen:
-                first = seen[key]
+            # be its own held-out answer in leave-one-model-out
+            key = (m.gpu, m.engine, m.precision, m.kv_precision, m.tp, m.pp, m.concurrency, m.input_len, m.output_len)
+            first = next((f for f in seen.get(key, []) if _same_run(f, m)), None)
+            if first is not None:
                 skipped.append(f"{path}:{i}: the same measurement as {first.source} ({first.model}): configuration, "
-                               f"TTFT and TPOT identical to 9 digits; counted once")
+                               f"TTFT and TPOT identical to 9 digits or to the rounding of one export; counted once")
                 continue
-            seen[key] = m
+            seen.setdefault(key, []).append(m)
             rows.append(m)
     return rows, skipped
+
+
+def _same_value(a: float, b: float) -> bool:
+    """Two exports of one measured value: equal to 9 significant digits (exports differing in the last bit
+    of the float), or one rounded to a few decimals and the other within half its last digit (the
+    aiconfigurator gap-analysis files round to 0.01 ms: 10.08 for 10.08063544978)."""
+    if f"{a:.9g}" == f"{b:.9g}":
+        return True
+    places = min(len(repr(x).partition(".")[2]) for x in (a, b))
+    return places <= 4 and abs(a - b) <= 0.5 * 10 ** -places + 1e-12
+
+
+def _same_run(a: Measurement, b: Measurement) -> bool:
+    """Two rows of one configuration from the same run: TTFT and TPOT both agree (_same_value).  Two
+    runs agreeing to 0.01 ms in both is beyond run-to-run noise."""
+    return _same_value(a.ttft_ms, b.ttft_ms) and _same_value(a.tpot_ms, b.tpot_ms)
 
 
 def _aic_row(r: dict, catalog: Catalog, where: str) -> Measurement:
@@ -266,11 +291,12 @@ def tpot_floor_ms(catalog: Catalog, m: Measurement) -> float:
     A measured TPOT below it means the stated concurrency was never running at once (the benchmark
     did not reach it), so the row does not describe the configuration it names.
     """
-    from solver.memory import kv_bytes_read_per_sequence, kv_share_per_gpu
+    from solver.memory import kv_bytes_read_per_sequence, kv_share_per_gpu, state_bytes_per_gpu
     from solver.perf import decode_weight_bytes
 
     model, gpu = catalog.models[m.model], catalog.gpus[m.gpu]
-    kv = m.concurrency * kv_bytes_read_per_sequence(model, m.kv_precision, m.input_len) * kv_share_per_gpu(model, m.tp, m.pp)
+    kv = m.concurrency * (kv_bytes_read_per_sequence(model, m.kv_precision, m.input_len) * kv_share_per_gpu(model, m.tp, m.pp)
+                          + state_bytes_per_gpu(model, m.tp, m.pp))
     weights = decode_weight_bytes(model, m.precision, m.concurrency) / (m.tp * m.pp)
     return (kv + weights) / (gpu.memory_bandwidth_tbs * 1e12) * 1e3
 
@@ -471,7 +497,14 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
     # an engine measured on several GPUs: a burst factor per GPU (as a logit) instead of one
     several = {e for e in engines if len(gpus_of[e]) >= 2}
     per_gpu = [(e, g) for e in sorted(several) for g in gpus_of[e]]
-    names = list(SHARED) + [f"{e}:{p}" for e in engines for p in OWN if not (p == "burst_factor" and e in several)]
+    # a factor no row can inform stays at its prior (ParamSpec.start) instead of drifting where the
+    # optimiser's scaling takes a direction the residuals do not see (a dense-only fit had put the
+    # MoE efficiencies at 0.10 and 0.06, near their lower bounds)
+    shared = [p for p in SHARED if any(INFORMED_BY.get(p, lambda _: True)(catalog.models[m.model]) for m in rows)]
+    fixed = {p: SPEC[p].start for p in SHARED if p not in shared}
+    if fixed:
+        source = f"{source}; not fitted, no row informs them (prior kept): {', '.join(fixed)}"
+    names = shared + [f"{e}:{p}" for e in engines for p in OWN if not (p == "burst_factor" and e in several)]
     base = [n.split(":")[-1] for n in names]
     burst0 = [_logit(start.burst_for(g) if start else SPEC["burst_factor"].start) for _, g in per_gpu]
     x0 = np.array([min(max(getattr(start, b) if start else SPEC[b].start, SPEC[b].lower + 1e-6), SPEC[b].upper - 1e-6) / sc[b]
@@ -486,8 +519,8 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
         return {g: float(z[n_own + j]) for j, (eng, g) in enumerate(per_gpu) if eng == e}
 
     def factors_for(z: np.ndarray, e: str) -> PerfFactors:
-        vals = {b: float(v) * sc[b] for b, v in zip(base[:len(SHARED)], z[:len(SHARED)], strict=True)}
-        for i, name in enumerate(names[len(SHARED):], start=len(SHARED)):
+        vals = fixed | {b: float(v) * sc[b] for b, v in zip(base[:len(shared)], z[:len(shared)], strict=True)}
+        for i, name in enumerate(names[len(shared):], start=len(shared)):
             eng, p = name.split(":")
             if eng == e:
                 vals[p] = float(z[i]) * sc[p]

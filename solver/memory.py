@@ -119,6 +119,26 @@ def kv_bytes_read_per_sequence(model: LlmModel, kv_precision: Precision | str, t
     return model.layers * (latent * min(tokens, sa.top_k_tokens) + sa.indexer_cache_bytes_per_token * tokens)
 
 
+def sequence_bytes(model: LlmModel, kv_precision: Precision | str, tokens: int) -> float:
+    """What one sequence of `tokens` tokens keeps, whole model: its KV and any linear-attention state."""
+    return kv_bytes_per_sequence(model, kv_precision, tokens) + (model.linear_attention.state_bytes_per_sequence if model.linear_attention else 0.0)
+
+
+def state_bytes_per_gpu(model: LlmModel, tp: int, pp: int) -> float:
+    """A sequence's linear-attention state on one GPU (0 without linear layers): the value heads split
+    over TP (sglang Mamba2StateShape), the layers over PP."""
+    la = model.linear_attention
+    return la.state_bytes_per_sequence / (tp * pp) if la else 0.0
+
+
+#: SGLang keeps linear-attention states in a pool of their own: mamba_full_memory_ratio 0.9 of the
+#: full layers' KV pool (state / KV = 0.9), and runs at most a third of its state slots at once
+#: (MAMBA_CACHE_SIZE_MAX_RUNNING_REQUESTS_RATIO 3, with the radix cache on as by default) — sglang
+#: 0.5.9 server_args.py and model_runner_kv_cache_mixin.py (handle_max_mamba_cache)
+SGLANG_STATE_TO_KV_RATIO = 0.9
+SGLANG_STATE_SLOTS_PER_RUNNING = 3
+
+
 def kv_share_per_gpu(model: LlmModel, tp: int, pp: int) -> float:
     """Fraction of a sequence's KV that one GPU holds (> 1/(tp*pp) when KV heads are replicated)."""
     if model.mla is not None:
@@ -268,6 +288,8 @@ def plan_memory(
     share = kv_share_per_gpu(model, tp, pp)
     kv_seq = kv_bytes_per_sequence(model, kv_precision, seq_tokens) * share / GIB
     kv_full = kv_bytes_per_sequence(model, kv_precision, context) * share / GIB
+    token_gib = kv_full / context  # a token's KV per GPU
+    state = state_bytes_per_gpu(model, tp, pp) / GIB
     activations, overhead = workspace_gib(model, engine, gpu, tp, pp, context)
     available = gpu.memory_gib_usable
     rule, f = engine.memory.rule, engine.memory.fraction
@@ -281,9 +303,20 @@ def plan_memory(
         activations, overhead = min(activations, reserved), max(reserved - activations, 0.0)  # the reserve holds both
     else:
         pool = available - weights - activations - overhead
-    # an engine may cap its running requests by its pool's tokens (SGLang); a token's KV per GPU at this context
-    pool_tokens = pool / (kv_full / context) if pool > 0 and kv_full > 0 else 0.0
+    state_cap = None
+    if state > 0 and rule == "sglang_reserve" and pool > 0:
+        # a state pool of its own, allocated whole at start-up (so in the overhead), and a cap of a third of its slots
+        slots = math.floor(pool * SGLANG_STATE_TO_KV_RATIO / (1 + SGLANG_STATE_TO_KV_RATIO) / state)
+        pool -= slots * state
+        overhead += slots * state
+        state_cap = slots // SGLANG_STATE_SLOTS_PER_RUNNING
+    elif state > 0:  # one pool: each running sequence holds its state beside its tokens' KV
+        kv_seq, kv_full = kv_seq + state, kv_full + state
+    # an engine may cap its running requests by its pool's tokens (SGLang)
+    pool_tokens = pool / token_gib if pool > 0 and token_gib > 0 else 0.0
     cap = engine.running_cap(gpu, pool_tokens, model.native_context)
+    if state_cap is not None:
+        cap = state_cap if cap is None else min(cap, state_cap)
     return _fit(cap, weights, kv_seq, kv_full, activations, overhead, available, pool, concurrency,
                 context, rule if f is None else f"{rule} {f}", "GiB")
 

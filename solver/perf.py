@@ -44,6 +44,7 @@ from solver.memory import (
     kv_share_per_gpu,
     routed_active_params,
     routed_expert_params,
+    state_bytes_per_gpu,
     weight_bytes,
 )
 from solver.schema.calibration import PerfFactors
@@ -168,6 +169,10 @@ def _model_work(model: LlmModel) -> ModelWork:
 def attention_flops(model: LlmModel, ctx: float, causal_prefill: bool = False) -> float:
     """Attention FLOPs of one token attending `ctx` tokens (or of a whole causal prefill of `ctx` tokens)."""
     w = model_work(model).attn_flops_per_ctx
+    la = model.linear_attention
+    # a Gated DeltaNet token, per linear layer and value head: four key_dim x value_dim products with its
+    # state (S k, the two rank-1 updates of the delta rule, S q) — its work does not grow with the context
+    linear = la.layers * 8.0 * la.value_heads * la.key_head_dim * la.value_head_dim * (ctx if causal_prefill else 1.0) if la else 0.0
     sa = model.sparse_attention
     if sa is not None:  # DSA: the attention of the top_k tokens picked, after the indexer scored them all
         k, idx = sa.top_k_tokens, 2.0 * sa.indexer_heads * sa.indexer_head_dim
@@ -182,9 +187,9 @@ def attention_flops(model: LlmModel, ctx: float, causal_prefill: bool = False) -
         if sw:
             win = min(ctx, sw.window_tokens)
             loc = sw.local_layers * (win * win / 2 + max(ctx - win, 0) * win)
-        return w * (glob + loc)
+        return w * (glob + loc) + linear
     loc = sw.local_layers * min(ctx, sw.window_tokens) if sw else 0.0
-    return w * (model.global_layers * ctx + loc)
+    return w * (model.global_layers * ctx + loc) + linear
 
 
 def prefill_flops(model: LlmModel, input_len: int) -> tuple[float, float]:
@@ -277,6 +282,9 @@ class ReplicaSpeed:
         self.model, self.factors, self.mixed_prefill = model, factors, mixed_prefill
         self.burst = factors.burst_for(gpu.id)  # how this GPU's campaigns sent requests (docs/model.md)
         self.tp, self.pp, self.output_len, self.max_parallel = tp, pp, output_len, max_parallel
+        # the kernels of their own that DSA layers and linear-attention layers run (fitted per layer)
+        self.sparse_us = factors.sparse_layer_overhead_us if model.sparse_attention else 0.0
+        self.linear_us = factors.linear_layer_overhead_us * model.linear_attention.layers if model.linear_attention else 0.0
         self.bw = gpu.memory_bandwidth_tbs * 1e12 * factors.bandwidth_efficiency * (1.0 if native else FALLBACK_BW_FACTOR)
         peak = peak_tflops(gpu, precision, native) * 1e12
         work = model_work(model)
@@ -285,7 +293,9 @@ class ReplicaSpeed:
         self.link_gbs, self.link_lat, self.p2p_gbs, self.p2p_lat = links.tp_gbs, links.tp_latency_us, links.p2p_gbs, links.p2p_latency_us
         # decode, per sequence of the batch
         avg_ctx = input_len + output_len / 2
-        self.kv_bytes_seq = kv_bytes_read_per_sequence(model, kv_precision, int(avg_ctx)) * kv_share_per_gpu(model, tp, pp)
+        # plus a linear-attention state, read and written back once a step
+        self.kv_bytes_seq = (kv_bytes_read_per_sequence(model, kv_precision, int(avg_ctx)) * kv_share_per_gpu(model, tp, pp)
+                             + 2 * state_bytes_per_gpu(model, tp, pp))
         self.flops_seq = (2 * work.matmul_active + attention_flops(model, avg_ctx)) / self.shards
         self.decode_flops_rate = peak * factors.compute_efficiency_decode
         # a dense model reads all its weights whatever the batch; MoE depends on the experts it touches
@@ -327,7 +337,7 @@ class ReplicaSpeed:
         t_comm = model.layers / pp * 2 * allreduce_s(self.tp, micro * self.act_bytes_token, self.link_gbs, self.link_lat)
         p2p = (pp - 1) * (micro * self.act_bytes_token / (self.p2p_gbs * 1e9) + self.p2p_lat * 1e-6) if pp > 1 else 0.0
         # per-layer overhead: a token crosses every layer once whatever the PP split
-        fixed = pp * (t_comm + t_kv) + p2p + model.layers * factors.layer_overhead_us / 1e6
+        fixed = pp * (t_comm + t_kv) + p2p + (model.layers * (factors.layer_overhead_us + self.sparse_us) + self.linear_us) / 1e6
 
         tpot0 = pp * max(t_w, t_comp) + fixed  # a decode step with no prefill mixed in
 

@@ -97,10 +97,10 @@ def sizing_rows(catalog: Catalog, precisions: list[Precision], contexts: list[in
                     row["need_gb"] = round(total, 1)
                     needs = [min_gpus_guide(total, g) for g in gpus]
                 else:
-                    from solver.memory import GIB, kv_bytes_per_sequence, weight_bytes
+                    from solver.memory import GIB, sequence_bytes, weight_bytes
 
                     kv = sixteen_bit_kv(p)
-                    row["need_gb"] = round((weight_bytes(model, p) + kv_bytes_per_sequence(model, kv, ctx)) / GIB, 1)
+                    row["need_gb"] = round((weight_bytes(model, p) + sequence_bytes(model, kv, ctx)) / GIB, 1)
                     needs = [min_gpus_exact(model, g, engine, p, kv, ctx) for g in gpus]
                 for g, n in zip(gpus, needs, strict=True):
                     row[g.id] = {"gpus": n.min_gpus, "label": n.layout if rule == "guide" else (str(n.min_gpus) if n.min_gpus else "-"),

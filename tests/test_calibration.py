@@ -27,8 +27,8 @@ def test_reads_aiconfigurator_rows(catalog):
 
 
 #: planted factors in PARAMS order (bandwidth, decode, prefill efficiency, us per layer, prefill ms, MoE, burst,
-#: KV-read efficiency, MoE prefill efficiency)
-TRUTH = make_factors("vllm", "nvidia_hopper", [0.62, 0.6, 0.55, 47.0, 40.0, 0.8, 0.05, 0.5, 0.4])
+#: KV-read efficiency, MoE prefill efficiency, DSA layer us, linear-attention layer us)
+TRUTH = make_factors("vllm", "nvidia_hopper", [0.62, 0.6, 0.55, 47.0, 40.0, 0.8, 0.05, 0.5, 0.4, 0.0, 0.0])
 
 
 def test_fit_recovers_planted_factors(catalog):
@@ -41,12 +41,32 @@ def test_fit_recovers_planted_factors(catalog):
                 pred = predict_measurement(catalog, m, TRUTH)
                 if pred:
                     rows.append(Measurement(model, "h100-sxm-80gb", "vllm", prec, P.bf16, tp, 1, c, i, o, pred[0], pred[1], "synthetic"))
-    got = fit(catalog, rows, "vllm", "nvidia_hopper", "test", start=make_factors("vllm", "nvidia_hopper", [0.8, 0.7, 0.3, 15, 10, 1, 0.1, 1.0, 1.0]))
+    got = fit(catalog, rows, "vllm", "nvidia_hopper", "test", start=make_factors("vllm", "nvidia_hopper", [0.8, 0.7, 0.3, 15, 10, 1, 0.1, 1.0, 1.0, 0.0, 0.0]))
     assert got.bandwidth_efficiency == pytest.approx(0.62, rel=0.05)
     assert got.compute_efficiency_prefill == pytest.approx(0.55, rel=0.1)
     assert got.kv_bandwidth_efficiency == pytest.approx(0.5, rel=0.1)
     assert got.moe_prefill_efficiency == pytest.approx(0.4, rel=0.1)
     assert abs(got.tpot_log_band[0]) < 0.02 and abs(got.tpot_log_band[1]) < 0.02
+
+
+def test_factors_no_row_informs_keep_their_prior(catalog):
+    """Dense models' rows say nothing of MoE experts or a DSA indexer: a fit on them keeps those
+    factors' priors and says so in its source (before, the MoE efficiencies drifted to 0.10 and 0.06,
+    near their bounds, and an overlay fitted on a dense-only CSV made every MoE model ~10x slow)."""
+    from solver.calibration import SPEC
+
+    rows = []
+    for model, tp in (("llama-3.1-8b", 1), ("llama-3.1-70b", 4)):
+        for c in (1, 4, 16, 64):
+            for i in (1024, 4096):
+                m = Measurement(model, "h100-sxm-80gb", "vllm", P.fp8, P.bf16, tp, 1, c, i, 256, 1e9, 1e9, "synthetic")
+                ttft, tpot = predict_measurement(catalog, m, TRUTH)
+                rows.append(Measurement(model, "h100-sxm-80gb", "vllm", P.fp8, P.bf16, tp, 1, c, i, 256, ttft, tpot, "synthetic"))
+    got = fit(catalog, rows, "vllm", "nvidia_hopper", "dense")
+    for p in ("moe_efficiency", "moe_prefill_efficiency", "sparse_layer_overhead_us", "linear_layer_overhead_us"):
+        assert getattr(got, p) == SPEC[p].start, p
+        assert p in got.source[0]
+    assert got.bandwidth_efficiency == pytest.approx(0.62, rel=0.05)  # the rest is fitted
 
 
 def _read_own(tmp_path, catalog, *lines: str):
@@ -104,23 +124,27 @@ def test_aiconfigurator_rows_keep_each_engines_kv_cache_format(tmp_path, catalog
 def test_one_run_exported_twice_counts_once(tmp_path, catalog):
     """The same configuration with TTFT and TPOT equal to 9 significant digits, even under a sibling
     model's name or differing in the float's last bit (as the aiconfigurator dump's exports of one run
-    do), is one run exported twice: kept once, the repeats skipped with why.  A second run of the same
-    configuration (different figures) is a measurement of its own."""
+    do), or one export rounded to 0.01 ms (its gap-analysis files), is one run exported twice: kept once,
+    the repeats skipped with why.  A second run of the same configuration (figures apart by more than
+    the rounding) is a measurement of its own."""
     src, rows, skipped = _read_own(tmp_path, catalog,
                                    "deepseek-r1,h200-sxm,sglang,fp8,8,4,1024,1024,259.9114292766899,10.29225441516629",
                                    "deepseek-v3,h200-sxm,sglang,fp8,8,4,1024,1024,259.9114292766899,10.29225441516629",
                                    "deepseek-r1,h200-sxm,sglang,fp8,8,4,1024,1024,259.91142927668993,10.292254415166291",
-                                   "deepseek-r1,h200-sxm,sglang,fp8,8,4,1024,1024,259.9114,10.29225441516629")
-    assert [(r.model, r.ttft_ms) for r in rows] == [("deepseek-r1", 259.9114292766899), ("deepseek-r1", 259.9114)]
-    assert [s.split(": ", 1)[0] for s in skipped] == [f"{src}:3", f"{src}:4"]
+                                   "deepseek-r1,h200-sxm,sglang,fp8,8,4,1024,1024,259.91,10.29",
+                                   "deepseek-r1,h200-sxm,sglang,fp8,8,4,1024,1024,259.93,10.29",
+                                   "deepseek-r1,h200-sxm,sglang,fp8,8,4,1024,1024,261.3,10.41")
+    assert [(r.model, r.ttft_ms) for r in rows] == [("deepseek-r1", 259.9114292766899), ("deepseek-r1", 259.93),
+                                                    ("deepseek-r1", 261.3)]
+    assert [s.split(": ", 1)[0] for s in skipped] == [f"{src}:3", f"{src}:4", f"{src}:5"]
     assert all(f"the same measurement as {src}:2 (deepseek-r1)" in s for s in skipped)
 
 
 def test_an_unmeasured_engine_is_not_assumed_faster_than_a_measured_one():
     from solver.calibration import unmeasured_engine
 
-    a = make_factors("vllm", "nvidia_hopper", [0.7, 0.1, 0.5, 50.0, 40.0, 0.8, 0.1, 0.5, 0.4], (-0.3, 0.5), (-0.6, 0.7), 10)
-    b = make_factors("sglang", "nvidia_hopper", [0.7, 0.1, 0.5, 45.0, 200.0, 0.8, 0.6, 0.5, 0.4], (-0.5, 0.4), (-1.2, 1.3), 5)
+    a = make_factors("vllm", "nvidia_hopper", [0.7, 0.1, 0.5, 50.0, 40.0, 0.8, 0.1, 0.5, 0.4, 0.0, 0.0], (-0.3, 0.5), (-0.6, 0.7), 10)
+    b = make_factors("sglang", "nvidia_hopper", [0.7, 0.1, 0.5, 45.0, 200.0, 0.8, 0.6, 0.5, 0.4, 0.0, 0.0], (-0.5, 0.4), (-1.2, 1.3), 5)
     u = unmeasured_engine([a, b])
     assert (u.id, u.engine, u.gpu_class) == ("*@*", "*", "*")
     assert (u.layer_overhead_us, u.prefill_overhead_ms, u.burst_factor) == (50.0, 200.0, 0.6)
@@ -130,7 +154,7 @@ def test_an_unmeasured_engine_is_not_assumed_faster_than_a_measured_one():
 
 def test_calibrate_cli_writes_usable_overlay(tmp_path, catalog):
     src = tmp_path / "mine.csv"
-    truth = make_factors("vllm", "nvidia_ampere", [0.5, 0.6, 0.4, 60.0, 30.0, 1.0, 0.05, 0.6, 0.5])
+    truth = make_factors("vllm", "nvidia_ampere", [0.5, 0.6, 0.4, 60.0, 30.0, 1.0, 0.05, 0.6, 0.5, 0.0, 0.0])
     with src.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["model", "gpu", "engine", "precision", "tp", "concurrency", "input_len", "output_len", "ttft_ms", "tpot_ms"])

@@ -20,7 +20,7 @@ from solver.errors import CatalogError, UnknownIdError
 def test_sizes(catalog):
     assert len(catalog.gpus) == 38
     assert len(catalog.engines) == 7
-    assert len(catalog.models) == 48
+    assert len(catalog.models) == 49
     assert {"vllm", "sglang", "tensorrt-llm", "tgi", "ollama", "llama.cpp", "lmdeploy"} == set(catalog.engines)
 
 
@@ -114,6 +114,11 @@ def test_config_models_count_parameters_like_the_reference(catalog, reference):
     k2 = next(m for m in yaml.safe_load((reference / "models.yaml").read_text())["models"] if m["id"] == "kimi-k2")
     cfg = json.loads((reference / "model_configs" / "moonshotai--Kimi-K2.5_config.json").read_text())["text_config"]
     assert bc.mla_moe_params(cfg) == (k2["computed_total_params"], k2["computed_active_params_per_token"], k2["computed_embedding_params"])
+    # the hybrid counter: no reference count exists for Qwen3.5, so its name's (397B total, 17B active;
+    # the checkpoint's MTP layer and vision tower, ~1B, are not counted)
+    q = json.loads((reference / "model_configs" / "Qwen--Qwen3.5-397B-A17B_config.json").read_text())["text_config"]
+    total, active, _ = bc.hybrid_moe_params(q)
+    assert 394e9 < total < 397e9 and 17.0e9 < active < 17.6e9
     k25 = catalog.model("moonshotai/Kimi-K2.5")
     assert (k25.params_total, k25.kv_bytes_per_token_bf16) == (k2["computed_total_params"], k2["kv_cache"]["kv_bytes_per_token_bf16"])
 

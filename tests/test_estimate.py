@@ -471,3 +471,39 @@ def test_sparse_attention_caps_the_attention_not_the_indexer(catalog):
         return long.perf.tpot_ms - short.perf.tpot_ms
 
     assert 0 < growth("glm-5") < 0.3 * growth("deepseek-v3")
+
+
+def test_architecture_layer_overheads_apply_to_their_layers_only(catalog):
+    """The indexer's kernels cost each DSA layer sparse_layer_overhead_us per decode step, a Gated DeltaNet
+    layer's own kernels linear_layer_overhead_us (one user, no prefill mixed in: exactly layers x the
+    overhead); a model without such layers pays neither."""
+    def tpot(model: str, **us: float) -> float:
+        return _perf(catalog, _factors(catalog, **us), model, c=1).tpot_ms
+
+    glm, qwen = catalog.model("glm-5"), catalog.model("qwen3.5-397b-a17b")
+    for p in ("sparse_layer_overhead_us", "linear_layer_overhead_us"):
+        assert tpot("deepseek-v3", **{p: 100.0}) == tpot("deepseek-v3", **{p: 0.0})
+    assert tpot("glm-5", sparse_layer_overhead_us=100.0) - tpot("glm-5", sparse_layer_overhead_us=0.0) == pytest.approx(glm.layers * 0.1)
+    assert tpot("glm-5", linear_layer_overhead_us=100.0) == tpot("glm-5", linear_layer_overhead_us=0.0)
+    assert (tpot("qwen3.5-397b-a17b", linear_layer_overhead_us=100.0) - tpot("qwen3.5-397b-a17b", linear_layer_overhead_us=0.0)
+            == pytest.approx(qwen.linear_attention.layers * 0.1))
+
+
+def test_linear_attention_layers_keep_a_fixed_state_not_a_growing_cache(catalog):
+    """Qwen3.5 (45 Gated DeltaNet + 15 full-attention layers): a query's attention work grows with the
+    context in the 15 full layers only; the linear layers cost 8 x value_heads x key_dim x value_dim per
+    token whatever the context, and a decode step reads and writes each sequence's state once."""
+    from solver.memory import kv_bytes_per_sequence, kv_share_per_gpu, state_bytes_per_gpu
+    from solver.perf import ReplicaSpeed, attention_flops, model_work
+
+    m = catalog.model("qwen3.5-397b-a17b")
+    la, w = m.linear_attention, model_work(m).attn_flops_per_ctx
+    per_token = la.layers * 8 * la.value_heads * la.key_head_dim * la.value_head_dim
+    assert attention_flops(m, 8192) - attention_flops(m, 4096) == pytest.approx(w * 15 * 4096)
+    assert attention_flops(m, 4096) == pytest.approx(w * 15 * 4096 + per_token)
+    assert attention_flops(m, 4096, causal_prefill=True) == pytest.approx(w * 15 * 4096 ** 2 / 2 + per_token * 4096)
+    g, fabric = _h100_fabric(catalog)
+    rs = ReplicaSpeed(m, g, fabric, P.fp8, True, P.bf16, 8, 1, 4096, 512, _factors(catalog))
+    ctx = int(4096 + 512 / 2)
+    assert rs.kv_bytes_seq == pytest.approx(kv_bytes_per_sequence(m, P.bf16, ctx) * kv_share_per_gpu(m, 8, 1)
+                                            + 2 * state_bytes_per_gpu(m, 8, 1))

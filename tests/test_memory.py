@@ -45,6 +45,44 @@ def test_sparse_attention_stores_every_token_but_reads_top_k_latents(catalog):
     assert kv_bytes_read_per_sequence(dense, P.bf16, 4 * k) == kv_bytes_per_sequence(dense, P.bf16, 4 * k)
 
 
+def test_linear_attention_state_per_sequence_is_sglangs(catalog):
+    """Qwen3.5's 45 Gated DeltaNet layers keep, per sequence, an FP32 value_heads x value_dim x key_dim
+    state and a BF16 conv state of (conv_dim, kernel - 1) — sglang's mamba_cache_per_req per TP rank;
+    only its 15 full-attention layers cache KV per token."""
+    from solver.memory import sequence_bytes, state_bytes_per_gpu
+
+    m = catalog.model("Qwen/Qwen3.5-397B-A17B")
+    la = m.linear_attention
+    assert (la.layers, m.global_layers, m.kv_bytes_per_token_bf16) == (45, 15, 2 * 15 * 2 * 256 * 2)
+    tp = 8
+    conv_dim = 2 * 16 * 128 + 64 * 128
+    per_rank = 45 * ((conv_dim // tp) * (4 - 1) * 2 + (64 // tp) * 128 * 128 * 4)  # sglang Mamba2StateShape
+    assert state_bytes_per_gpu(m, tp, 1) == per_rank == 24_007_680
+    assert sequence_bytes(m, P.bf16, 1000) == kv_bytes_per_sequence(m, P.bf16, 1000) + per_rank * tp
+    assert state_bytes_per_gpu(catalog.model("llama-3.1-8b"), 1, 1) == 0
+
+
+def test_sglang_keeps_linear_attention_states_in_a_pool_of_their_own(catalog):
+    """SGLang splits its budget 0.9 : 1 between a state pool (allocated whole) and the full layers' KV
+    pool, and runs at most a third of its state slots; vLLM holds each running sequence's state in its
+    one pool."""
+    import math
+
+    from solver.memory import SGLANG_STATE_TO_KV_RATIO, state_bytes_per_gpu
+
+    m, g = catalog.model("qwen3.5-397b-a17b"), catalog.gpu("h200-sxm")
+    state = state_bytes_per_gpu(m, 8, 1) / GIB
+    sg = plan_memory(m, g, catalog.engine("sglang"), P.fp8, P.bf16, 8, 1, 64, 2048, 2048)
+    budget = g.memory_gib_usable - sglang_reserved_gib(g.memory_gib_usable, 8, 1) - weight_bytes(m, P.fp8) / 8 / GIB
+    slots = math.floor(budget * SGLANG_STATE_TO_KV_RATIO / (1 + SGLANG_STATE_TO_KV_RATIO) / state)
+    assert sg.kv_pool_gib == pytest.approx(budget - slots * state)
+    assert sg.overhead_gib > slots * state  # allocated at start-up, whatever the load
+    assert sg.running_cap == slots // 3 and sg.max_concurrency <= slots // 3
+    assert sg.kv_per_sequence_gib == pytest.approx(kv_bytes_per_sequence(m, P.bf16, 2048) * kv_share_per_gpu(m, 8, 1) / GIB)
+    vl = plan_memory(m, g, catalog.engine("vllm"), P.fp8, P.bf16, 8, 1, 64, 2048, 2048)
+    assert vl.kv_per_sequence_gib == pytest.approx(sg.kv_per_sequence_gib + state)
+
+
 def test_sparse_attention_needs_mla(catalog):
     from pydantic import ValidationError
 

@@ -297,6 +297,31 @@ def mla_moe_params(c: dict) -> tuple[int, int, int]:
     return (body + moe_layers * (moe_fixed + experts * 3 * h * inter), body + moe_layers * (moe_fixed + k * 3 * h * inter), emb)
 
 
+def hybrid_moe_params(c: dict) -> tuple[int, int, int]:
+    """(total, active per token, embedding) parameters of a Qwen3-Next / Qwen3.5 hybrid MoE decoder from
+    its text config, with the convention of reference/models.yaml (MTP and vision excluded).  The module
+    shapes are sglang 0.5.9's (srt/models/qwen3_5.py): a full-attention layer's qkv_proj carries a gate
+    as wide as the queries (attn_output_gate) and q/k norms of head_dim; a Gated DeltaNet layer has
+    in_proj_qkv (2 key + value widths), in_proj_z (value width), in_proj_b and in_proj_a (one per value
+    head), a conv1d over q, k, v (kernel taps each, no bias), dt_bias and A_log per value head, a gated
+    RMSNorm of value_head_dim and out_proj; every layer is MoE (router, routed experts, one shared
+    expert and its 1-wide gate; sglang qwen2_moe.py)."""
+    h, layers, types = c["hidden_size"], c["num_hidden_layers"], c["layer_types"]
+    full, linear = types.count("full_attention"), types.count("linear_attention")
+    assert full + linear == layers, types
+    heads, kvh, hd = c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"]
+    attn_full = h * heads * hd * (2 if c.get("attn_output_gate") else 1) + 2 * h * kvh * hd + heads * hd * h + 2 * hd
+    vh, kdim, vdim = c["linear_num_value_heads"], c["linear_num_key_heads"] * c["linear_key_head_dim"], c["linear_num_value_heads"] * c["linear_value_head_dim"]
+    conv_dim = 2 * kdim + vdim
+    attn_linear = h * conv_dim + h * vdim + 2 * h * vh + conv_dim * c["linear_conv_kernel_dim"] + 2 * vh + c["linear_value_head_dim"] + vdim * h
+    experts, k, inter = c["num_experts"], c["num_experts_per_tok"], c["moe_intermediate_size"]
+    moe_fixed = h * experts + 3 * h * c["shared_expert_intermediate_size"] + h
+    emb = c["vocab_size"] * h
+    outer = h + emb * (1 if c.get("tie_word_embeddings") else 2)
+    body = full * attn_full + linear * attn_linear + layers * (2 * h + moe_fixed) + outer
+    return body + layers * experts * 3 * h * inter, body + layers * k * 3 * h * inter, emb
+
+
 def int4_group_checkpoint(file: str, c: dict) -> dict:
     """The layout of a compressed-tensors checkpoint whose routed experts alone are INT4 (the `ignore`
     list keeps attention, shared experts, dense MLPs and lm_head 16-bit): per `group_size` values one
@@ -328,6 +353,20 @@ def sparse_attention(file: str, c: dict) -> dict | None:
             "source": [f"shared/reference/model_configs/{file} (index_topk, index_n_heads, index_head_dim)", SGLANG_NSA_SRC]}
 
 
+def linear_attention(file: str, c: dict) -> dict:
+    """A Gated DeltaNet hybrid's per-sequence state: FP32 recurrent state unless config mamba_ssm_dtype says
+    otherwise (sglang 0.5.9 configs/mamba_utils.py mamba2_state_dtype: default float32), conv state in BF16."""
+    ssm = {"float32": 4, "bfloat16": 2, "float16": 2}[c.get("mamba_ssm_dtype", "float32")]
+    return {"layers": c["layer_types"].count("linear_attention"), "key_heads": c["linear_num_key_heads"],
+            "value_heads": c["linear_num_value_heads"], "key_head_dim": c["linear_key_head_dim"],
+            "value_head_dim": c["linear_value_head_dim"], "conv_kernel": c["linear_conv_kernel_dim"],
+            "state_bytes_per_value": ssm, "conv_bytes_per_value": 2,
+            "source": [f"shared/reference/model_configs/{file} (layer_types, linear_* sizes, mamba_ssm_dtype)",
+                       "sglang 0.5.9 wheel (pypi): srt/configs/qwen3_next.py mamba2_cache_params, srt/configs/mamba_utils.py "
+                       "(Mamba2StateShape: conv (conv_dim, kernel - 1), temporal (value heads, value dim, key dim); "
+                       "mamba2_state_dtype: conv BF16, temporal FP32 by default)"]}
+
+
 # models of the calibration data that reference/models.yaml lacks, built from their config.json
 CONFIG_MODELS = {
     "minimax-m2.5": {
@@ -346,6 +385,15 @@ CONFIG_MODELS = {
                  "4096). Routed experts ship INT4 (compressed-tensors, group 32, BF16 scales); attention, shared "
                  "experts, the dense layer and lm_head BF16. Parameter counts computed from config.json by "
                  "tools/build_catalog.py (mla_moe_params).",
+    },
+    "qwen3.5-397b-a17b": {
+        "file": "Qwen--Qwen3.5-397B-A17B_config.json", "name": "Qwen3.5-397B-A17B", "hf_repo": "Qwen/Qwen3.5-397B-A17B",
+        "notes": "model_type qwen3_5_moe: a hybrid of 45 Gated DeltaNet (linear attention) layers and 15 gated full-attention "
+                 "layers (GQA, 32 query / 2 KV heads of 256, every 4th layer), all MoE (512 experts top-10 of width 1024 + "
+                 "one shared expert). The linear layers keep a per-sequence state (FP32 recurrent, config mamba_ssm_dtype) "
+                 "instead of a KV cache. Partial RoPE (25%), multimodal RoPE; a 27-layer vision tower (width 1152) and "
+                 "1 MTP layer in the checkpoint, neither counted. Parameter counts computed from config.json by "
+                 "tools/build_catalog.py (hybrid_moe_params): 396.3 B / 17.3 B against the name's 397B-A17B.",
     },
     "glm-5": {
         "file": "zai-org--GLM-5_config.json", "name": "GLM-5 (744B)", "hf_repo": "zai-org/GLM-5",
@@ -378,6 +426,15 @@ def build_config_models(ref: Path) -> list[dict]:
                     "sparse_attention": sparse_attention(meta["file"], c),
                     "kv_bytes_per_token_bf16": layers * ((c["kv_lora_rank"] + c["qk_rope_head_dim"]) * 2
                                                          + (sparse_attention(meta["file"], c) or {}).get("indexer_cache_bytes_per_token", 0))}
+        elif "layer_types" in c and "linear_attention" in c["layer_types"]:  # Qwen3-Next / Qwen3.5 hybrid
+            total, active, emb = hybrid_moe_params(c)
+            kvh, hd = c["num_key_value_heads"], c["head_dim"]
+            full = c["layer_types"].count("full_attention")
+            arch = {"family": "hybrid", "intermediate_size": c["moe_intermediate_size"], "attention_type": "GQA", "mla": None,
+                    "linear_attention": linear_attention(meta["file"], c),
+                    "moe": {"experts": c["num_experts"], "experts_per_token": c["num_experts_per_tok"], "shared_experts": 1,
+                            "moe_layers": layers, "expert_intermediate_size": c["moe_intermediate_size"]},
+                    "kv_bytes_per_token_bf16": 2 * full * kvh * hd * 2}
         else:
             total, active, emb = gqa_moe_params(c)
             kvh, hd = c["num_key_value_heads"], c["head_dim"]
@@ -395,6 +452,7 @@ def build_config_models(ref: Path) -> list[dict]:
             "attention_heads": c["num_attention_heads"], "kv_heads": kvh, "head_dim": hd, "vocab_size": c["vocab_size"],
             "native_context": c["max_position_embeddings"], "attention_type": arch["attention_type"], "mla": arch["mla"],
             "sliding_window": None, **({"sparse_attention": arch["sparse_attention"]} if arch.get("sparse_attention") else {}),
+            **({"linear_attention": arch["linear_attention"]} if arch.get("linear_attention") else {}),
             "moe": arch["moe"], **({"checkpoint": ck} if ck else {}),
             "kv_bytes_per_token_bf16": arch["kv_bytes_per_token_bf16"],
             "source": [f"shared/reference/model_configs/{meta['file']} (Hugging Face config.json, copied from "

@@ -43,7 +43,7 @@ def memory_cmd(model, context, precision, kv_precision, rule, engine, users, as_
     """Memory a model needs and the minimum number of each catalog GPU to hold it."""
     from solver.catalog import load_catalog
     from solver.compat import sixteen_bit_kv
-    from solver.memory import GIB, kv_bytes_per_sequence, weight_bytes
+    from solver.memory import GIB, sequence_bytes, weight_bytes
     from solver.resolve import resolve_model
     from solver.sizing import guide_need_gb, min_gpus_exact, min_gpus_guide
 
@@ -64,7 +64,7 @@ def memory_cmd(model, context, precision, kv_precision, rule, engine, users, as_
     else:
         eng = cat.engine(engine)
         wgib = weight_bytes(llm, precision) / GIB
-        kvgib = kv_bytes_per_sequence(llm, kv, context) * users / GIB
+        kvgib = sequence_bytes(llm, kv, context) * users / GIB  # with any linear-attention state
         summary = {"rule": "exact", "model": llm.id, "precision": precision.value, "kv_precision": kv.value,
                    "context_tokens": context, "users": users, "engine": eng.id, "weights_gib": round(wgib, 2),
                    "kv_cache_gib": round(kvgib, 2), "total_before_overheads_gib": round(wgib + kvgib, 2)}
@@ -189,7 +189,8 @@ def calibrate_cmd(measurements, output, catalog_paths):
     output.write_text(overlay_yaml(factors, header))
     emit([{"id": f.id, "points": f.measured_points, "bw_eff": f.bandwidth_efficiency, "kv_eff": f.kv_bandwidth_efficiency,
            "prefill_eff": f.compute_efficiency_prefill, "moe_prefill_eff": f.moe_prefill_efficiency,
-           "layer_us": f.layer_overhead_us,
+           "layer_us": f.layer_overhead_us, "dsa_layer_us": f.sparse_layer_overhead_us,
+           "linear_layer_us": f.linear_layer_overhead_us,
            "burst": "; ".join([f"{f.burst_factor:g}", *(f"{g} {v:g}" for g, v in f.burst_factor_by_gpu.items())]),
            "tpot_band": list(f.tpot_log_band), "ttft_band": list(f.ttft_log_band)} for f in factors],
          "table", title=f"wrote {output}")

@@ -33,6 +33,34 @@ class SlidingWindow(_Strict):
     window_tokens: int = Field(gt=0, description="tokens a local layer attends to (and caches)")
 
 
+class LinearAttention(_Strict):
+    """Linear-attention layers (Gated DeltaNet: Qwen3-Next, Qwen3.5): instead of a KV cache growing with
+    the context, each sequence keeps a fixed recurrent state per layer — per value head a key_head_dim x
+    value_head_dim matrix, plus the last conv_kernel - 1 inputs of a short convolution over q, k, v.  A
+    decode step reads and rewrites that state; its work per token does not grow with the context."""
+
+    layers: int = Field(gt=0, description="layers with linear attention (the rest are full attention)")
+    key_heads: int = Field(gt=0, description="config linear_num_key_heads")
+    value_heads: int = Field(gt=0, description="config linear_num_value_heads")
+    key_head_dim: int = Field(gt=0)
+    value_head_dim: int = Field(gt=0)
+    conv_kernel: int = Field(gt=1, description="config linear_conv_kernel_dim")
+    state_bytes_per_value: float = Field(gt=0, description="recurrent state format (config mamba_ssm_dtype: float32 = 4)")
+    conv_bytes_per_value: float = Field(gt=0, description="convolution state format (the model dtype: 2)")
+    source: list[str] = Field(min_length=1)
+
+    @property
+    def conv_dim(self) -> int:
+        return 2 * self.key_heads * self.key_head_dim + self.value_heads * self.value_head_dim
+
+    @property
+    def state_bytes_per_sequence(self) -> float:
+        """One sequence's state over all linear layers, whole model (SGLang's mamba_cache_per_req x TP)."""
+        recurrent = self.value_heads * self.key_head_dim * self.value_head_dim * self.state_bytes_per_value
+        conv = self.conv_dim * (self.conv_kernel - 1) * self.conv_bytes_per_value
+        return self.layers * (recurrent + conv)
+
+
 class SparseAttention(_Strict):
     """DeepSeek Sparse Attention (DeepSeek-V3.2, GLM-5): a small "lightning indexer" scores every
     cached token for each query and the MLA attention reads only the `top_k_tokens` best.  The
@@ -81,6 +109,7 @@ class LlmModel(_Strict):
     mla: Mla | None = None
     sliding_window: SlidingWindow | None = None
     sparse_attention: SparseAttention | None = Field(None, description="DeepSeek Sparse Attention (needs MLA)")
+    linear_attention: LinearAttention | None = Field(None, description="linear-attention layers of a hybrid model")
     moe: Moe | None = None
     checkpoint: Checkpoint | None = Field(None, description="the published weights' own quantisation layout")
     kv_bytes_per_token_bf16: int = Field(
@@ -90,6 +119,13 @@ class LlmModel(_Strict):
     source: list[str] = Field(min_length=1)
     unverified: list[str] = Field(default_factory=list)
     notes: str | None = None
+
+    @field_validator("linear_attention")
+    @classmethod
+    def _some_layers_attend_fully(cls, v: LinearAttention | None, info: ValidationInfo) -> LinearAttention | None:
+        if v is not None and v.layers >= info.data.get("layers", 0):
+            raise ValueError(f"linear_attention.layers ({v.layers}) must leave full-attention layers out of {info.data.get('layers')}")
+        return v
 
     @field_validator("sparse_attention")
     @classmethod
@@ -107,7 +143,9 @@ class LlmModel(_Strict):
 
     @property
     def global_layers(self) -> int:
-        return self.layers - (self.sliding_window.local_layers if self.sliding_window else 0)
+        """Layers with full attention over the whole context (neither sliding-window nor linear)."""
+        return (self.layers - (self.sliding_window.local_layers if self.sliding_window else 0)
+                - (self.linear_attention.layers if self.linear_attention else 0))
 
     @property
     def lm_head_params(self) -> int:
