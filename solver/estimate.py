@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from solver.catalog import Catalog
-from solver.compat import engine_runs, kv_precision_ok, parallelism_ok, precision_path
+from solver.compat import engine_runs, features_ok, kv_precision_ok, parallelism_ok, precision_path
 from solver.memory import MemoryPlan, plan_memory, token_budget
 from solver.perf import Perf, fabric_of, predict
 from solver.schema.calibration import PerfFactors
@@ -192,7 +192,9 @@ def prepare(
     def reject(reason: str, path: str = "unsupported") -> Prepared:
         return Prepared(base, None, None, path, False, reason, None, tuple(notes))
 
-    for verdict in (engine_runs(engine, gpu), parallelism_ok(engine, model, tp, pp, servers > 1)):
+    # the model's layer kinds the engine must implement on this hardware (as a plan needs them)
+    for verdict in (engine_runs(engine, gpu), features_ok(engine, gpu, list(model.layer_features)),
+                    parallelism_ok(engine, model, tp, pp, servers > 1)):
         if not verdict.ok:
             return reject(verdict.reason)
     if servers > 1 and server.network is None:

@@ -67,6 +67,8 @@ def prepare(scenario: Scenario, catalog: Catalog) -> tuple[Scenario, LlmModel, b
             from solver.errors import suggestion
 
             raise ScenarioError(f"unknown feature '{f}'.{suggestion(f, FEATURES)} Valid: {', '.join(FEATURES)}")
+    if any(f not in scenario.features for f in model.layer_features):  # its layer kinds, as needed features
+        upd["features"] = [*scenario.features, *(f for f in model.layer_features if f not in scenario.features)]
     if not known and scenario.memory_rule != "guide":
         upd["memory_rule"] = "guide"
     if scenario.context_tokens > model.native_context and known:

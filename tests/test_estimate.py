@@ -507,3 +507,11 @@ def test_linear_attention_layers_keep_a_fixed_state_not_a_growing_cache(catalog)
     ctx = int(4096 + 512 / 2)
     assert rs.kv_bytes_seq == pytest.approx(kv_bytes_per_sequence(m, P.bf16, ctx) * kv_share_per_gpu(m, 8, 1)
                                             + 2 * state_bytes_per_gpu(m, 8, 1))
+
+
+def test_an_engine_without_the_models_layer_kind_is_an_answer(catalog):
+    """Estimating Qwen3.5 on TensorRT-LLM (linear attention not documented for it) answers fits: false with
+    the reason, like an unsupported precision; on vLLM it runs."""
+    trt = est(catalog, "qwen3.5-397b-a17b", "h200-sxm", "tensorrt-llm", tp=8)
+    assert not trt.fits and "no linear_attention" in trt.reason and trt.perf is None
+    assert est(catalog, "qwen3.5-397b-a17b", "h200-sxm", "vllm", tp=8).fits

@@ -52,6 +52,20 @@ def test_engine_features_fails(catalog):
     assert any("FlashAttention" in s for s in p.explanation["suggestions"])
 
 
+def test_a_models_layer_kinds_are_needed_features(catalog):
+    """Qwen3.5's linear-attention layers: only engines documented to implement them on the GPU serve it
+    (vLLM and SGLang on Hopper, from their wheels); TensorRT-LLM, with no stored source, is refused with
+    the reason, as a feature the user asked for would be.  Llama on the same servers needs none."""
+    c = sub_catalog(catalog, ["ovh-h200-1920"])
+    q35 = dict(BASE, model="Qwen/Qwen3.5-397B-A17B", precision="fp8")
+    p = ok(plan(c, base=q35))
+    assert {cfg["engine"] for cfg in p.front} <= {"vllm", "sglang"}
+    p = plan(c, base=q35, engine="tensorrt-llm")
+    assert "engine x hardware features" in conflict(p)
+    assert any("has no linear_attention" in s for s in p.explanation["suggestions"] + [p.explanation.get("nearest_relaxation", "")])
+    ok(plan(c, base=dict(BASE, precision="fp8"), engine="tensorrt-llm"))
+
+
 def test_vram_fit_ok(catalog):
     ok(plan(sub_catalog(catalog, ["ovh-l4-90"]), base=BASE, max_servers=1, users=2))
 

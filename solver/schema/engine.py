@@ -34,6 +34,9 @@ FEATURES = (
     "cuda_graph",
     "sliding_window",
     "multimodal",
+    # layer kinds a model needs the engine to implement (LlmModel.layer_features adds them to a plan's needs)
+    "sparse_attention",
+    "linear_attention",
 )
 
 VENDOR_OF = {

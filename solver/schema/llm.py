@@ -148,5 +148,11 @@ class LlmModel(_Strict):
                 - (self.linear_attention.layers if self.linear_attention else 0))
 
     @property
+    def layer_features(self) -> tuple[str, ...]:
+        """Engine features (schema.engine.FEATURES) that serving this model needs: its layer kinds that
+        engines implement only recently and not all (DSA, linear attention)."""
+        return (("sparse_attention",) if self.sparse_attention else ()) + (("linear_attention",) if self.linear_attention else ())
+
+    @property
     def lm_head_params(self) -> int:
         return 0 if self.tie_word_embeddings else self.embedding_params
