@@ -178,8 +178,8 @@ def attention_flops(model: LlmModel, ctx: float, causal_prefill: bool = False) -
         k, idx = sa.top_k_tokens, 2.0 * sa.indexer_heads * sa.indexer_head_dim
         if causal_prefill:
             kept = min(ctx, k)
-            return model.layers * (w * (kept * kept / 2 + max(ctx - k, 0) * k) + idx * ctx * ctx / 2)
-        return model.layers * (w * min(ctx, k) + idx * ctx)
+            return model.layers * (w * (kept * kept / 2 + max(ctx - k, 0) * k) + idx * ctx * ctx / 2) + linear
+        return model.layers * (w * min(ctx, k) + idx * ctx) + linear
     sw = model.sliding_window
     if causal_prefill:
         glob = model.global_layers * ctx * ctx / 2

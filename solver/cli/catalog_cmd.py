@@ -96,7 +96,10 @@ def model_row(m) -> dict:
         "heads": m.attention_heads,
         "kv_heads": m.kv_heads,
         "head_dim": m.head_dim,
-        "attention": m.attention_type,
+        # the attention and its variants: MLA+DSA, GQA+45 linear (the linear layers cache a state, not KV)
+        "attention": "+".join([m.attention_type, *(["DSA"] if m.sparse_attention else []),
+                               *([f"{m.linear_attention.layers} linear"] if m.linear_attention else []),
+                               *([f"{m.sliding_window.local_layers} local"] if m.sliding_window else [])]),
         "moe": f"{m.moe.experts}x top-{m.moe.experts_per_token}" if m.moe else None,
         "context": m.native_context,
         "kv_kib_per_token_bf16": round(kv_bytes_per_token(m, "bf16") / 1024, 1),
