@@ -67,6 +67,7 @@ SPEC: dict[str, ParamSpec] = {
     "moe_prefill_efficiency": ParamSpec(0.7, 0.05, 2.0, 1.0),
     "sparse_layer_overhead_us": ParamSpec(0.0, 0.0, 1000.0, 50.0),
     "linear_layer_overhead_us": ParamSpec(0.0, 0.0, 1000.0, 50.0),
+    "moe_ep_efficiency": ParamSpec(1.0, 0.2, 5.0, 1.0),
 }
 PARAMS = tuple(SPEC)
 #: in a joint fit over several engines: the hardware efficiencies are shared, the overheads and the
@@ -74,13 +75,15 @@ PARAMS = tuple(SPEC)
 SHARED = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficiency_prefill", "moe_efficiency",
           "kv_bandwidth_efficiency", "moe_prefill_efficiency", "sparse_layer_overhead_us",
           "linear_layer_overhead_us")
-OWN = ("layer_overhead_us", "prefill_overhead_ms", "burst_factor")
-#: the factors only some models' rows inform; fitted only when such a row is there
-INFORMED_BY: dict[str, Callable[[LlmModel], bool]] = {
-    "moe_efficiency": lambda model: model.moe is not None,
-    "moe_prefill_efficiency": lambda model: model.moe is not None,
-    "sparse_layer_overhead_us": lambda model: model.sparse_attention is not None,
-    "linear_layer_overhead_us": lambda model: model.linear_attention is not None,
+OWN = ("layer_overhead_us", "prefill_overhead_ms", "burst_factor", "moe_ep_efficiency")
+#: the factors only some rows inform (of a model with such layers, of such a layout); fitted only when
+#: such a row is there (for an engine's own factor, a row of that engine)
+INFORMED_BY: dict[str, Callable[[Measurement, LlmModel], bool]] = {
+    "moe_efficiency": lambda m, model: model.moe is not None,
+    "moe_prefill_efficiency": lambda m, model: model.moe is not None,
+    "sparse_layer_overhead_us": lambda m, model: model.sparse_attention is not None,
+    "linear_layer_overhead_us": lambda m, model: model.linear_attention is not None,
+    "moe_ep_efficiency": lambda m, model: m.moe_ep > 1,
 }
 #: an engine measured on several GPUs of a class gets a burst factor per GPU (its campaigns' harness;
 #: docs/model.md), fitted as logits (a share in (0, 1), smooth at both ends) with a N(mean, sigma)
@@ -114,6 +117,7 @@ class Measurement:
     ttft_ms: float
     tpot_ms: float
     source: str
+    moe_ep: int = 1  # expert-parallel degree of the run (aiconfigurator moe_ep_size)
 
 
 def _model_id(catalog: Catalog, name: str) -> str:
@@ -223,6 +227,7 @@ def _aic_row(r: dict, catalog: Catalog, where: str) -> Measurement:
         ttft_ms=float(r["silicon_ttft_ms"]),
         tpot_ms=float(r["silicon_tpot_ms"]),
         source=where,
+        moe_ep=max(int(r.get("moe_ep_size") or 1), 1),
     )
 
 
@@ -264,7 +269,7 @@ def _own_row(r: dict, catalog: Catalog, where: str) -> Measurement:
 def prepare_measurement(catalog: Catalog, m: Measurement) -> Prepared:
     """The factor-free part of the measured configuration's estimate (see estimate.prepare)."""
     return prepare(catalog, catalog.models[m.model], catalog.gpus[m.gpu], catalog.engines[m.engine],
-                   m.precision, m.kv_precision, m.tp, m.pp, m.input_len, m.output_len, m.concurrency)
+                   m.precision, m.kv_precision, m.tp, m.pp, m.input_len, m.output_len, m.concurrency, expert_parallel=m.moe_ep)
 
 
 def predict_measurement(catalog: Catalog, m: Measurement, factors: PerfFactors,
@@ -461,7 +466,8 @@ def unmeasured_engine(fits: list[PerfFactors]) -> PerfFactors:
     faster than any measured one: a planner ranking configurations on cost must not prefer it on a
     guess (session 4: with pooled factors, llama.cpp out-ranked vLLM for 500 chat users)."""
     first = fits[0]
-    worst = {p: max(getattr(f, p) for f in fits) for p in OWN}
+    # the slowest: the largest overhead and burst factor, the smallest efficiency
+    worst = {p: (min if p.endswith("efficiency") else max)(getattr(f, p) for f in fits) for p in OWN}
     measured_gpus = sorted({g for f in fits for g in f.burst_factor_by_gpu})
     return first.model_copy(update={
         "id": "*@*", "engine": "*", "gpu_class": "*", **worst,
@@ -500,11 +506,17 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
     # a factor no row can inform stays at its prior (ParamSpec.start) instead of drifting where the
     # optimiser's scaling takes a direction the residuals do not see (a dense-only fit had put the
     # MoE efficiencies at 0.10 and 0.06, near their lower bounds)
-    shared = [p for p in SHARED if any(INFORMED_BY.get(p, lambda _: True)(catalog.models[m.model]) for m in rows)]
+    def informed(p: str, rs: list[Measurement]) -> bool:
+        return any(INFORMED_BY.get(p, lambda *_: True)(m, catalog.models[m.model]) for m in rs)
+
+    shared = [p for p in SHARED if informed(p, rows)]
     fixed = {p: SPEC[p].start for p in SHARED if p not in shared}
-    if fixed:
-        source = f"{source}; not fitted, no row informs them (prior kept): {', '.join(fixed)}"
-    names = shared + [f"{e}:{p}" for e in engines for p in OWN if not (p == "burst_factor" and e in several)]
+    own_fixed = {e: {p: SPEC[p].start for p in OWN if not informed(p, [m for m in rows if m.engine == e])} for e in engines}
+    kept = [*fixed, *(f"{e} {p}" for e in engines for p in own_fixed[e])]
+    if kept:
+        source = f"{source}; not fitted, no row informs them (prior kept): {', '.join(kept)}"
+    names = shared + [f"{e}:{p}" for e in engines for p in OWN
+                      if not (p == "burst_factor" and e in several) and p not in own_fixed[e]]
     base = [n.split(":")[-1] for n in names]
     burst0 = [_logit(start.burst_for(g) if start else SPEC["burst_factor"].start) for _, g in per_gpu]
     x0 = np.array([min(max(getattr(start, b) if start else SPEC[b].start, SPEC[b].lower + 1e-6), SPEC[b].upper - 1e-6) / sc[b]
@@ -519,7 +531,7 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
         return {g: float(z[n_own + j]) for j, (eng, g) in enumerate(per_gpu) if eng == e}
 
     def factors_for(z: np.ndarray, e: str) -> PerfFactors:
-        vals = fixed | {b: float(v) * sc[b] for b, v in zip(base[:len(shared)], z[:len(shared)], strict=True)}
+        vals = fixed | own_fixed[e] | {b: float(v) * sc[b] for b, v in zip(base[:len(shared)], z[:len(shared)], strict=True)}
         for i, name in enumerate(names[len(shared):], start=len(shared)):
             eng, p = name.split(":")
             if eng == e:

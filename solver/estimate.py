@@ -63,6 +63,7 @@ class Estimate:
     parallel_requests: int | None  # the engine's cap on requests served at once (None: what the KV cache holds)
     prefill_mixed: bool  # the engine runs prefill chunks inside decode steps (Engine.mixes_prefill)
     prefill_chunk_tokens: int  # the engine's tokens per forward pass on this GPU (memory.token_budget)
+    expert_parallel: int  # GPUs the routed experts are spread over whole (EP degree; 1: each expert split by TP)
     fits: bool
     reason: str | None
     memory: MemoryPlan | None
@@ -89,6 +90,7 @@ class Estimate:
             "kv_precision": self.kv_precision,
             "tp": self.tp,
             "pp": self.pp,
+            "ep": self.expert_parallel,
             "gpus": self.gpus,
             "servers": self.servers,
             "concurrency": self.concurrency,
@@ -157,7 +159,7 @@ class Prepared:
 
     def run(self, factors: PerfFactors, calibrated: bool) -> Estimate:
         perf = None if self.speed_args is None else predict(*self.speed_args, factors, self.parallel, self.base["prefill_mixed"],
-                                                                  self.base["prefill_chunk_tokens"])
+                                                                  self.base["prefill_chunk_tokens"], self.base["expert_parallel"])
         return Estimate(**self.base, precision_path=self.path, fits=self.fits, reason=self.reason, memory=self.memory,
                         perf=perf, factors=factors, calibrated=calibrated, notes=list(self.notes))
 
@@ -177,6 +179,7 @@ def prepare(
     context: int | None = None,
     server: Server | None = None,
     memory_rule: str = "exact",
+    expert_parallel: int = 1,
 ) -> Prepared:
     """Everything of `estimate` before the speed model: the configuration checks, the server, the memory plan."""
     gpus = tp * pp
@@ -186,7 +189,8 @@ def prepare(
     base = dict(model=model.id, gpu=gpu.id, engine=engine.id, server=server.id, interconnect=server.interconnect.kind,
                 precision=precision.value, kv_precision=kv_precision.value, tp=tp, pp=pp, gpus=gpus, servers=servers,
                 concurrency=concurrency, input_len=input_len, output_len=output_len,
-                parallel_requests=engine.running_cap(gpu), prefill_mixed=engine.mixes_prefill, prefill_chunk_tokens=token_budget(engine, gpu))
+                parallel_requests=engine.running_cap(gpu), prefill_mixed=engine.mixes_prefill, prefill_chunk_tokens=token_budget(engine, gpu),
+                expert_parallel=expert_parallel)
     notes: list[str] = []
 
     def reject(reason: str, path: str = "unsupported") -> Prepared:
@@ -197,6 +201,8 @@ def prepare(
                     parallelism_ok(engine, model, tp, pp, servers > 1)):
         if not verdict.ok:
             return reject(verdict.reason)
+    if expert_parallel > 1 and (model.moe is None or tp % expert_parallel or model.moe.experts % expert_parallel):
+        return reject(f"expert parallelism {expert_parallel} needs a MoE model whose experts and TP ({tp}) it divides")
     if servers > 1 and server.network is None:
         return reject(f"{gpus} GPUs need {servers} servers of {server.id}, whose inter-server network is not documented")
     path, why = precision_path(engine, gpu, precision)

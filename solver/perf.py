@@ -278,8 +278,11 @@ class ReplicaSpeed:
 
     def __init__(self, model: LlmModel, gpu: Gpu, fabric: Fabric, precision: Precision, native: bool,
                  kv_precision: Precision, tp: int, pp: int, input_len: int, output_len: int, factors: PerfFactors,
-                 max_parallel: int | None = None, mixed_prefill: bool = False, chunk_tokens: int = PREFILL_CHUNK):
+                 max_parallel: int | None = None, mixed_prefill: bool = False, chunk_tokens: int = PREFILL_CHUNK,
+                 expert_parallel: int = 1):
         self.model, self.factors, self.mixed_prefill = model, factors, mixed_prefill
+        # experts spread whole over the GPUs (EP) run their grouped GEMMs full width: an efficiency of their own
+        self.moe_eff = factors.moe_efficiency * (factors.moe_ep_efficiency if expert_parallel > 1 else 1.0)
         self.burst = factors.burst_for(gpu.id)  # how this GPU's campaigns sent requests (docs/model.md)
         self.tp, self.pp, self.output_len, self.max_parallel = tp, pp, output_len, max_parallel
         # the kernels of their own that DSA layers and linear-attention layers run (fitted per layer)
@@ -329,7 +332,7 @@ class ReplicaSpeed:
         # ---- decode
         w_bytes = self.dense_w_bytes
         if w_bytes is None:
-            w_bytes = moe_step_bytes(model, self.moe_split, batch, factors.moe_efficiency) / self.shards
+            w_bytes = moe_step_bytes(model, self.moe_split, batch, self.moe_eff) / self.shards
         t_w = w_bytes / self.bw  # the GEMMs stream the weights
         t_kv = micro * self.kv_bytes_seq / (self.bw * factors.kv_bandwidth_efficiency)  # attention kernels of its own
         t_mem = t_w + t_kv
@@ -422,7 +425,8 @@ def predict(
     max_parallel: int | None = None,
     mixed_prefill: bool = False,
     chunk_tokens: int = PREFILL_CHUNK,
+    expert_parallel: int = 1,
 ) -> Perf:
     """The speed of one replica at one load (see ReplicaSpeed)."""
     return ReplicaSpeed(model, gpu, fabric, precision, native, kv_precision, tp, pp, input_len, output_len, factors,
-                        max_parallel, mixed_prefill, chunk_tokens).at(concurrency)
+                        max_parallel, mixed_prefill, chunk_tokens, expert_parallel).at(concurrency)

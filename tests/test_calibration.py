@@ -27,8 +27,8 @@ def test_reads_aiconfigurator_rows(catalog):
 
 
 #: planted factors in PARAMS order (bandwidth, decode, prefill efficiency, us per layer, prefill ms, MoE, burst,
-#: KV-read efficiency, MoE prefill efficiency, DSA layer us, linear-attention layer us)
-TRUTH = make_factors("vllm", "nvidia_hopper", [0.62, 0.6, 0.55, 47.0, 40.0, 0.8, 0.05, 0.5, 0.4, 0.0, 0.0])
+#: KV-read efficiency, MoE prefill efficiency, DSA layer us, linear-attention layer us, EP efficiency)
+TRUTH = make_factors("vllm", "nvidia_hopper", [0.62, 0.6, 0.55, 47.0, 40.0, 0.8, 0.05, 0.5, 0.4, 0.0, 0.0, 1.0])
 
 
 def test_fit_recovers_planted_factors(catalog):
@@ -41,7 +41,7 @@ def test_fit_recovers_planted_factors(catalog):
                 pred = predict_measurement(catalog, m, TRUTH)
                 if pred:
                     rows.append(Measurement(model, "h100-sxm-80gb", "vllm", prec, P.bf16, tp, 1, c, i, o, pred[0], pred[1], "synthetic"))
-    got = fit(catalog, rows, "vllm", "nvidia_hopper", "test", start=make_factors("vllm", "nvidia_hopper", [0.8, 0.7, 0.3, 15, 10, 1, 0.1, 1.0, 1.0, 0.0, 0.0]))
+    got = fit(catalog, rows, "vllm", "nvidia_hopper", "test", start=make_factors("vllm", "nvidia_hopper", [0.8, 0.7, 0.3, 15, 10, 1, 0.1, 1.0, 1.0, 0.0, 0.0, 1.0]))
     assert got.bandwidth_efficiency == pytest.approx(0.62, rel=0.05)
     assert got.compute_efficiency_prefill == pytest.approx(0.55, rel=0.1)
     assert got.kv_bandwidth_efficiency == pytest.approx(0.5, rel=0.1)
@@ -63,10 +63,27 @@ def test_factors_no_row_informs_keep_their_prior(catalog):
                 ttft, tpot = predict_measurement(catalog, m, TRUTH)
                 rows.append(Measurement(model, "h100-sxm-80gb", "vllm", P.fp8, P.bf16, tp, 1, c, i, 256, ttft, tpot, "synthetic"))
     got = fit(catalog, rows, "vllm", "nvidia_hopper", "dense")
-    for p in ("moe_efficiency", "moe_prefill_efficiency", "sparse_layer_overhead_us", "linear_layer_overhead_us"):
+    for p in ("moe_efficiency", "moe_prefill_efficiency", "sparse_layer_overhead_us", "linear_layer_overhead_us",
+              "moe_ep_efficiency"):
         assert getattr(got, p) == SPEC[p].start, p
         assert p in got.source[0]
     assert got.bandwidth_efficiency == pytest.approx(0.62, rel=0.05)  # the rest is fitted
+
+
+def test_expert_parallel_runs_inform_the_engines_ep_efficiency(catalog):
+    """Rows of a MoE model run with its experts spread whole over the GPUs (moe_ep 8) beside rows of the
+    same layouts split by TP: the fit recovers the planted EP efficiency (1.6), as its own factor."""
+    truth = TRUTH.model_copy(update={"moe_ep_efficiency": 1.6})
+    rows = []
+    for model, tp in (("qwen3-30b-a3b", 8), ("llama-3.1-8b", 1), ("qwen3-235b-a22b", 8)):
+        for ep in ((1, 8) if model != "llama-3.1-8b" else (1,)):
+            for c in (1, 8, 32, 128):
+                m = Measurement(model, "h100-sxm-80gb", "vllm", P.fp8, P.bf16, tp, 1, c, 1024, 256, 1e9, 1e9, "synthetic", ep)
+                ttft, tpot = predict_measurement(catalog, m, truth)
+                rows.append(Measurement(model, "h100-sxm-80gb", "vllm", P.fp8, P.bf16, tp, 1, c, 1024, 256, ttft, tpot, "synthetic", ep))
+    got = fit(catalog, rows, "vllm", "nvidia_hopper", "ep")
+    assert got.moe_ep_efficiency == pytest.approx(1.6, rel=0.1)
+    assert "moe_ep_efficiency" not in got.source[0]
 
 
 def _read_own(tmp_path, catalog, *lines: str):
@@ -143,8 +160,8 @@ def test_one_run_exported_twice_counts_once(tmp_path, catalog):
 def test_an_unmeasured_engine_is_not_assumed_faster_than_a_measured_one():
     from solver.calibration import unmeasured_engine
 
-    a = make_factors("vllm", "nvidia_hopper", [0.7, 0.1, 0.5, 50.0, 40.0, 0.8, 0.1, 0.5, 0.4, 0.0, 0.0], (-0.3, 0.5), (-0.6, 0.7), 10)
-    b = make_factors("sglang", "nvidia_hopper", [0.7, 0.1, 0.5, 45.0, 200.0, 0.8, 0.6, 0.5, 0.4, 0.0, 0.0], (-0.5, 0.4), (-1.2, 1.3), 5)
+    a = make_factors("vllm", "nvidia_hopper", [0.7, 0.1, 0.5, 50.0, 40.0, 0.8, 0.1, 0.5, 0.4, 0.0, 0.0, 1.0], (-0.3, 0.5), (-0.6, 0.7), 10)
+    b = make_factors("sglang", "nvidia_hopper", [0.7, 0.1, 0.5, 45.0, 200.0, 0.8, 0.6, 0.5, 0.4, 0.0, 0.0, 1.0], (-0.5, 0.4), (-1.2, 1.3), 5)
     u = unmeasured_engine([a, b])
     assert (u.id, u.engine, u.gpu_class) == ("*@*", "*", "*")
     assert (u.layer_overhead_us, u.prefill_overhead_ms, u.burst_factor) == (50.0, 200.0, 0.6)
@@ -154,7 +171,7 @@ def test_an_unmeasured_engine_is_not_assumed_faster_than_a_measured_one():
 
 def test_calibrate_cli_writes_usable_overlay(tmp_path, catalog):
     src = tmp_path / "mine.csv"
-    truth = make_factors("vllm", "nvidia_ampere", [0.5, 0.6, 0.4, 60.0, 30.0, 1.0, 0.05, 0.6, 0.5, 0.0, 0.0])
+    truth = make_factors("vllm", "nvidia_ampere", [0.5, 0.6, 0.4, 60.0, 30.0, 1.0, 0.05, 0.6, 0.5, 0.0, 0.0, 1.0])
     with src.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["model", "gpu", "engine", "precision", "tp", "concurrency", "input_len", "output_len", "ttft_ms", "tpot_ms"])

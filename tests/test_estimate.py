@@ -515,3 +515,20 @@ def test_an_engine_without_the_models_layer_kind_is_an_answer(catalog):
     trt = est(catalog, "qwen3.5-397b-a17b", "h200-sxm", "tensorrt-llm", tp=8)
     assert not trt.fits and "no linear_attention" in trt.reason and trt.perf is None
     assert est(catalog, "qwen3.5-397b-a17b", "h200-sxm", "vllm", tp=8).fits
+
+
+def test_expert_parallel_reads_experts_at_its_own_efficiency(catalog):
+    """With the routed experts spread whole over the GPUs (EP), a decode step reads them at
+    moe_efficiency x moe_ep_efficiency (full-width grouped GEMMs); split by TP, the EP factor plays no
+    part.  A dense model has no experts to spread: an answer with the reason."""
+    from solver.estimate import prepare
+
+    def tpot(ep: int, eff: float) -> float:
+        f = _factors(catalog, moe_ep_efficiency=eff)
+        p = prepare(catalog, catalog.model("qwen3-235b-a22b"), catalog.gpu("h100-sxm"), catalog.engine("tensorrt-llm"),
+                    P.fp8, P.bf16, 8, 1, 1024, 256, 8, expert_parallel=ep)
+        return p.run(f, True).perf.tpot_ms
+
+    assert tpot(8, 2.0) < tpot(8, 1.0) == pytest.approx(tpot(1, 2.0)) == pytest.approx(tpot(1, 1.0))
+    dense = est(catalog, "llama-3.1-8b", tp=2, expert_parallel=2)
+    assert not dense.fits and "expert parallelism 2 needs a MoE model" in dense.reason

@@ -84,6 +84,9 @@ def memory_cmd(model, context, precision, kv_precision, rule, engine, users, as_
 @click.option("--gpu", required=True, help="GPU id or alias, e.g. h100-sxm.")
 @click.option("--tp", type=click.IntRange(1, 128), default=1, show_default=True, help="Tensor-parallel degree.")
 @click.option("--pp", type=click.IntRange(1, 64), default=1, show_default=True, help="Pipeline-parallel degree.")
+@click.option("--ep", type=click.IntRange(1, 128), default=1, show_default=True,
+              help="Expert-parallel degree of a MoE model: its routed experts spread whole over EP of the TP GPUs "
+                   "(it divides TP and the expert count); 1 splits every expert by TP.")
 @precision_opt
 @kv_opt
 @click.option("--engine", default="vllm", show_default=True, help="Inference server id.")
@@ -99,7 +102,7 @@ def memory_cmd(model, context, precision, kv_precision, rule, engine, users, as_
                    "the others as many as the KV cache holds.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the documented contract).")
 @catalog_option
-def estimate_cmd(model, gpu, tp, pp, precision, kv_precision, engine, server, input_len, output_len, concurrency,
+def estimate_cmd(model, gpu, tp, pp, ep, precision, kv_precision, engine, server, input_len, output_len, concurrency,
                  context, parallel_requests, as_json, catalog_paths):
     """Memory and speed of one fixed configuration, with an error band. Not fitting is an answer (exit 0)."""
     from solver.catalog import load_catalog
@@ -117,13 +120,13 @@ def estimate_cmd(model, gpu, tp, pp, precision, kv_precision, engine, server, in
     if parallel_requests is not None:
         eng = eng.model_copy(update={"max_parallel_requests": parallel_requests})
     est = estimate(cat, llm, g, eng, precision, kv_precision_for(eng, g, precision, kv_precision), tp, pp,
-                   input_len, output_len, concurrency, context, srv)
+                   input_len, output_len, concurrency, context, srv, expert_parallel=ep)
     d = est.as_dict()
     if as_json:
         click.echo(to_json(d))
         return
     click.echo(f"{d['model']} on {d['gpus']}x {d['gpu']} ({d['server']}, {d['interconnect']}), {d['engine']}, "
-               f"{d['precision']} ({d['precision_path']}) weights, {d['kv_precision']} KV, TP{tp} PP{pp}")
+               f"{d['precision']} ({d['precision_path']}) weights, {d['kv_precision']} KV, TP{tp} PP{pp}" + (f" EP{ep}" if ep > 1 else ""))
     click.echo(f"fits: {d['fits']}" + (f" - {d['reason']}" if d["reason"] else "") + f"; max concurrency {d['max_concurrency']}")
     if d["memory_gib"]:
         print_table([{k: v for k, v in d["memory_gib"].items()}], title="memory per GPU (GiB)")
