@@ -22,7 +22,7 @@ from solver.schema.scenario import Scenario
 LIST_SEP = ";"
 VALID_COLUMNS = list(Scenario.model_fields)
 PICKS = ("cheapest", "fastest", "balanced")
-PICK_FIELDS = ("gpu", "gpus", "server", "servers", "engine", "tp", "pp", "replicas", "cost_per_hour",
+PICK_FIELDS = ("gpu", "gpus", "server", "servers", "engine", "tp", "pp", "ep", "replicas", "cost_per_hour",
                "output_tokens_per_s", "output_tokens_per_s_per_user", "tpot_ms", "ttft_ms", "deployment_option")
 RESULT_COLUMNS = ["row", "id", "status", "reason", "front_size", "currency"] + [f"{p}_{f}" for p in PICKS for f in PICK_FIELDS]
 

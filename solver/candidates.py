@@ -59,6 +59,7 @@ class Shape:
     max_users_memory: int
     calibrated: bool
     band: tuple[tuple[float, float], tuple[float, float]]  # (ttft lo/hi factors, tpot lo/hi factors)
+    ep: int  # expert-parallel degree: the routed experts spread whole over ep of the TP GPUs (1: split by TP)
 
     # requests a replica runs at once (the memory plan's Engine.running_cap on this GPU and KV pool; None:
     # what the KV cache holds), held here: the planner asks per option, hundreds of thousands of times per batch
@@ -173,8 +174,17 @@ def layouts_for(server: Server, engine: Engine, model: LlmModel) -> list[tuple[i
     return out
 
 
-def _describe(server: Server, engine: Engine, tp: int, pp: int) -> str:
-    return f"{server.id} / {engine.id} / TP{tp} PP{pp}"
+def expert_layouts(engine: Engine, model: LlmModel, tp: int) -> tuple[int, ...]:
+    """The expert-parallel degrees worth trying: 1 (experts split by TP), and TP itself where the engine
+    spreads experts whole (EP = TP: vLLM's EP_SIZE = TP x DP with one DP rank, SGLang's all-to-all
+    backends need ep_size == tp_size) and the expert count divides over the GPUs."""
+    if tp > 1 and model.moe is not None and engine.parallelism.expert_parallel and model.moe.experts % tp == 0:
+        return (1, tp)
+    return (1,)
+
+
+def _describe(server: Server, engine: Engine, tp: int, pp: int, ep: int = 1) -> str:
+    return f"{server.id} / {engine.id} / TP{tp} PP{pp}" + (f" EP{ep}" if ep > 1 else "")
 
 
 def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, select: str = "all",
@@ -259,27 +269,30 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
                     rej.append((desc, mem.reason or "does not fit"))
                     continue
                 gpr = tp * pp
-                shape = Shape(
-                    key=f"{server.id}|{engine.id}|tp{tp}|pp{pp}", server=server, gpu=gpu, engine=engine, tp=tp, pp=pp,
-                    gpus_per_replica=gpr, servers_per_replica=spr, replicas_per_server=0 if spr > 1 else server.gpu_count // gpr,
-                    precision_path=path, precision_note=note, kv_precision=kv, feature_problem=None if feat.ok else feat.reason,
-                    price_per_hour=price, kv_pool_gib=mem.kv_pool_gib, max_users_memory=mem.max_concurrency,
-                    calibrated=exact, band=band_factors(factors, exact), running_cap=mem.running_cap)
-                if early:
-                    why = shape_problem(shape, scenario)
-                    if why:
-                        cands.presolved.append((desc, why))
+                for ep in expert_layouts(engine, model, tp):  # memory is the same either way; the speed is not
+                    desc = _describe(server, engine, tp, pp, ep)
+                    shape = Shape(
+                        key=f"{server.id}|{engine.id}|tp{tp}|pp{pp}" + (f"|ep{ep}" if ep > 1 else ""), server=server, gpu=gpu,
+                        engine=engine, tp=tp, pp=pp,
+                        gpus_per_replica=gpr, servers_per_replica=spr, replicas_per_server=0 if spr > 1 else server.gpu_count // gpr,
+                        precision_path=path, precision_note=note, kv_precision=kv, feature_problem=None if feat.ok else feat.reason,
+                        price_per_hour=price, kv_pool_gib=mem.kv_pool_gib, max_users_memory=mem.max_concurrency,
+                        calibrated=exact, band=band_factors(factors, exact), ep=ep, running_cap=mem.running_cap)
+                    if early:
+                        why = shape_problem(shape, scenario)
+                        if why:
+                            cands.presolved.append((desc, why))
+                            continue
+                    if stop is not None and _hopeless(shape, scenario, peak):
                         continue
-                if stop is not None and _hopeless(shape, scenario, peak):
-                    continue
-                n = len(cands.options)
-                _add_options(cands, scenario, shape, factors, fab, mem.kv_per_sequence_gib, screen, memo, stop is not None)
-                if len(cands.options) > n:
-                    cands.shapes.append(shape)
-                elif early:
-                    cands.presolved.append((desc, "service targets: missed even with one user per replica"))
-                if stop is not None and stop(cands):
-                    return cands
+                    n = len(cands.options)
+                    _add_options(cands, scenario, shape, factors, fab, mem.kv_per_sequence_gib, screen, memo, stop is not None)
+                    if len(cands.options) > n:
+                        cands.shapes.append(shape)
+                    elif early:
+                        cands.presolved.append((desc, "service targets: missed even with one user per replica"))
+                    if stop is not None and stop(cands):
+                        return cands
     return cands
 
 
@@ -308,14 +321,14 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
     levels.add(cap)
     options: dict[int, Option] = {}
     # keyed by the links the layout uses, not the server's whole fabric: SKUs of one GPU share it
-    skey = ("speed", shape.gpu.id, shape.engine.id, links_of(fab, shape.tp, shape.pp), shape.tp, shape.pp,
+    skey = ("speed", shape.gpu.id, shape.engine.id, links_of(fab, shape.tp, shape.pp), shape.tp, shape.pp, shape.ep,
             shape.precision_path, shape.kv_precision)
     entry = memo.get(skey)
     if entry is None:
         entry = memo[skey] = _speed_entry(cands.model, shape.gpu, fab, scenario.precision, shape.precision_path == "native",
                                           shape.kv_precision, shape.tp, shape.pp, scenario.prompt_tokens, scenario.output_tokens,
                                           factors, shape.running_cap, shape.engine.mixes_prefill,
-                                          token_budget(shape.engine, shape.gpu))
+                                          token_budget(shape.engine, shape.gpu), shape.ep)
     speed, at_load = entry
 
     def option(users: int) -> Option:

@@ -81,9 +81,11 @@ def deployment_option(o: Option) -> tuple[str, str]:
     inner = "A" if s.gpus_per_replica == 1 else ("C" if s.server.interconnect.kind in FAST_FABRICS and s.tp <= s.server.interconnect.fast_domain_gpus else "B")
     text = {"A": "one GPU", "B": f"{s.gpus_per_replica} GPUs in one server over PCIe (no NVLink)",
             "C": f"{s.gpus_per_replica} GPUs in one server over {s.server.interconnect.kind}"}[inner]
+    if s.ep > 1:
+        text += f", the experts spread whole over the {s.ep} GPUs (expert parallelism)"
     if s.spans_servers:
         net = s.server.network.kind if s.server.network else "network"
-        base = f"one replica over {s.servers_per_replica} servers ({net}), TP{s.tp} x PP{s.pp}"
+        base = f"one replica over {s.servers_per_replica} servers ({net}), TP{s.tp} x PP{s.pp}" + (f", experts over EP{s.ep}" if s.ep > 1 else "")
         return "E", base + (f"; {o.replicas} replicas behind a load balancer" if o.replicas > 1 else "")
     if o.replicas > 1:
         return "D", f"{o.replicas} replicas behind a load balancer, each {text} (option {inner})"
@@ -131,6 +133,7 @@ def config_dict(o: Option, sc: Scenario) -> dict:
         "engine": s.engine.id,
         "tp": s.tp,
         "pp": s.pp,
+        "ep": s.ep,
         "replicas": o.replicas,
         "users_per_replica": o.users_per_replica,
         "users_served": capacity(o),

@@ -27,7 +27,7 @@ def rebuild(config: dict, sc: Scenario, catalog: Catalog, model: LlmModel) -> tu
     server = catalog.servers[config["server"]]
     gpu = catalog.gpus[server.gpu]
     engine = catalog.engines[config["engine"]]
-    tp, pp, replicas = config["tp"], config["pp"], config["replicas"]
+    tp, pp, replicas, ep = config["tp"], config["pp"], config["replicas"], config.get("ep", 1)
     if config["gpu"] != gpu.id:
         problems.append(f"GPU {config['gpu']} is not what {server.id} carries ({gpu.id})")
     gpr = tp * pp
@@ -41,12 +41,14 @@ def rebuild(config: dict, sc: Scenario, catalog: Catalog, model: LlmModel) -> tu
               compat.parallelism_ok(engine, model, tp, pp, spans)):
         if not v.ok:
             problems.append(v.reason)
+    if ep > 1 and not engine.parallelism.expert_parallel:
+        problems.append(f"{engine.name} has no expert parallelism (EP {ep})")
     path, note = compat.precision_path(engine, gpu, sc.precision)
     if path == "unsupported":
         problems.append(note)
     users = math.ceil(sc.peak_users / replicas)
     est = estimate(catalog, model, gpu, engine, sc.precision, kv, tp, pp, sc.prompt_tokens, sc.output_tokens,
-                   users, sc.context_tokens, server, sc.memory_rule)
+                   users, sc.context_tokens, server, sc.memory_rule, expert_parallel=ep)
     if est.memory is None or est.perf is None:
         problems.append(f"the estimate model cannot run it: {est.reason}")
         return None, problems
@@ -60,11 +62,11 @@ def rebuild(config: dict, sc: Scenario, catalog: Catalog, model: LlmModel) -> tu
     feat = compat.features_ok(engine, gpu, sc.features)
     factors, exact = catalog.factors(engine.id, gpu.compat_key)
     # KV pool and memory capacity do not depend on the load; take them from the recomputed plan
-    shape = Shape(key=f"{server.id}|{engine.id}|tp{tp}|pp{pp}", server=server, gpu=gpu, engine=engine, tp=tp, pp=pp,
+    shape = Shape(key=f"{server.id}|{engine.id}|tp{tp}|pp{pp}" + (f"|ep{ep}" if ep > 1 else ""), server=server, gpu=gpu, engine=engine, tp=tp, pp=pp,
                   gpus_per_replica=gpr, servers_per_replica=spr, replicas_per_server=rps, precision_path=path,
                   precision_note=note, kv_precision=kv, feature_problem=None if feat.ok else feat.reason, price_per_hour=price,
                   kv_pool_gib=mem1.kv_pool_gib, max_users_memory=mem1.max_concurrency if mem1.max_concurrency else 0,
-                  calibrated=exact, band=band_factors(factors, exact), running_cap=mem1.running_cap)
+                  calibrated=exact, band=band_factors(factors, exact), ep=ep, running_cap=mem1.running_cap)
     option = Option(shape=shape, users_per_replica=users, replicas=replicas, servers=servers,
                     kv_need_gib=mem1.kv_cache_gib, perf=est.perf, total_tokens_per_s=replicas * est.perf.output_tokens_per_s)
     return option, problems

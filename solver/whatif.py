@@ -16,6 +16,8 @@ from solver.batch import CACHE_ENTRIES, LocalExecutor, RayExecutor, _chunks, run
 from solver.batch_io import cells_to_scenario, csv_line, read_rows
 from solver.errors import GpuplanError
 
+#: what makes two answers the same deployment
+LAYOUT_KEYS = ("server", "servers", "engine", "tp", "pp", "ep", "replicas")
 WHATIF_COLUMNS = ["row", "id", "variant", "status", "reason", "gpu", "gpus", "server", "servers", "engine", "layout",
                   "cost_per_hour", "currency", "output_tokens_per_s", "tpot_ms", "delta_cost_pct", "delta_throughput_pct",
                   "choice_changed", "feasibility_change"]
@@ -83,12 +85,12 @@ def whatif_chunk(header, items, paths, variants):
                 if base["cost_per_hour"]:
                     dc = _fmt(100 * (c["cost_per_hour"] / base["cost_per_hour"] - 1))
                 dt = _fmt(100 * (c["output_tokens_per_s"] / base["output_tokens_per_s"] - 1))
-                same = all(c[k] == base[k] for k in ("server", "servers", "engine", "tp", "pp", "replicas"))
+                same = all(c[k] == base[k] for k in LAYOUT_KEYS)
                 changed, change = ("no" if same else "yes"), "same"
             elif name != "base":
                 change = "became feasible"
             lines.append(csv_line([str(row), sid, name, "ok", "", c["gpu"], str(c["gpus"]), c["server"], str(c["servers"]), c["engine"],
-                                   f"TP{c['tp']} PP{c['pp']} x{c['replicas']}", _fmt(c["cost_per_hour"]), c["currency"] or "",
+                                   f"TP{c['tp']} PP{c['pp']}" + (f" EP{c['ep']}" if c["ep"] > 1 else "") + f" x{c['replicas']}", _fmt(c["cost_per_hour"]), c["currency"] or "",
                                    _fmt(c["output_tokens_per_s"]), _fmt(c["tpot_ms"]), dc, dt, changed, change]))
             contrib.append((name, sc.currency, base, c))
         out.append(("".join(lines), contrib, failed))
@@ -121,7 +123,7 @@ def run_whatif(input_csv: str, variants: list[tuple[str, str]], output: str, wor
                             a["total"] += c["cost_per_hour"] or 0.0
                             if base is not None:
                                 a["base_total"] += base["cost_per_hour"] or 0.0
-                                if any(c[k] != base[k] for k in ("server", "servers", "engine", "tp", "pp", "replicas")):
+                                if any(c[k] != base[k] for k in LAYOUT_KEYS):
                                     a["choice_changed"] += 1
                             else:
                                 a["became_feasible"] += 1

@@ -66,6 +66,24 @@ def test_a_models_layer_kinds_are_needed_features(catalog):
     ok(plan(c, base=dict(BASE, precision="fp8"), engine="tensorrt-llm"))
 
 
+def test_moe_layouts_include_expert_parallelism(catalog):
+    """A MoE model on an engine with expert parallelism gets EP = TP layouts beside the TP-split ones,
+    validated like any other; TensorRT-LLM's fitted EP efficiency (1.84x the TP-split experts' reads) puts
+    them on the front.  The same engine without EP (an overlay) and a dense model get TP layouts only."""
+    from solver.catalog import Catalog
+
+    moe = dict(BASE, model="qwen3-235b-a22b", precision="fp8", users=64)
+    c = sub_catalog(catalog, ["ovh-h200-1920"], ["tensorrt-llm"])
+    p = ok(plan(c, base=moe))
+    assert any(cfg["ep"] == cfg["tp"] > 1 for cfg in p.front)
+    trt = catalog.engines["tensorrt-llm"]
+    no_ep = trt.model_copy(update={"parallelism": trt.parallelism.model_copy(update={"expert_parallel": False})})
+    c2 = Catalog(list(c.gpus.values()), list(c.servers.values()), [no_ep], list(c.models.values()),
+                 list(c.calibration.values()), c.files, [c.pricing] if c.pricing else None)
+    assert {cfg["ep"] for cfg in ok(plan(c2, base=moe)).front} == {1}
+    assert {cfg["ep"] for cfg in ok(plan(c, base=dict(BASE, precision="fp8"))).front} == {1}
+
+
 def test_vram_fit_ok(catalog):
     ok(plan(sub_catalog(catalog, ["ovh-l4-90"]), base=BASE, max_servers=1, users=2))
 

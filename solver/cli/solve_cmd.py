@@ -64,7 +64,7 @@ def config_rows(front: list[dict]) -> list[dict]:
             "gpus": f"{c['gpus']}x {c['gpu']}",
             "servers": f"{c['servers']}x {c['server']}",
             "engine": c["engine"],
-            "layout": f"TP{c['tp']} PP{c['pp']} x{c['replicas']}",
+            "layout": f"TP{c['tp']} PP{c['pp']}" + (f" EP{c['ep']}" if c.get("ep", 1) > 1 else "") + f" x{c['replicas']}",
             "cost/h": "unknown" if cost is None else f"{cost:,.2f} {c['currency']}",
             "tok/s": f"{c['output_tokens_per_s']:,.0f}",
             "tok/s/user": f"{c['output_tokens_per_s_per_user']:.1f}",

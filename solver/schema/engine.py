@@ -86,6 +86,7 @@ class Parallelism(_Strict):
     tp_power_of_two: bool = Field(description="TP must be a power of two")
     pipeline_parallel: bool = Field(description="supports pipeline parallelism (layer split)")
     multi_server: bool = Field(description="one replica may span servers")
+    expert_parallel: bool = Field(False, description="can spread a MoE model's routed experts whole over its TP GPUs (EP = TP)")
     source: list[str] = Field(min_length=1)
 
 
