@@ -30,6 +30,7 @@ from solver.memory import plan_memory, token_budget
 from solver.perf import Perf, ReplicaSpeed, fabric_of, links_of
 from solver.pricing import hourly_price
 from solver.scaling import HOURS_PER_MONTH
+from solver.schema.calibration import PerfFactors
 from solver.schema.engine import Engine
 from solver.schema.hardware import Gpu, Server
 from solver.schema.llm import LlmModel
@@ -174,11 +175,16 @@ def layouts_for(server: Server, engine: Engine, model: LlmModel) -> list[tuple[i
     return out
 
 
-def expert_layouts(engine: Engine, model: LlmModel, tp: int) -> tuple[int, ...]:
+def expert_layouts(engine: Engine, model: LlmModel, tp: int, factors: PerfFactors) -> tuple[int, ...]:
     """The expert-parallel degrees worth trying: 1 (experts split by TP), and TP itself where the engine
     spreads experts whole (EP = TP: vLLM's EP_SIZE = TP x DP with one DP rank, SGLang's all-to-all
-    backends need ep_size == tp_size) and the expert count divides over the GPUs."""
-    if tp > 1 and model.moe is not None and engine.parallelism.expert_parallel and model.moe.experts % tp == 0:
+    backends need ep_size == tp_size), the expert count divides over the GPUs, and the engine's fitted EP
+    efficiency is above 1 — where the calibration found whole experts read faster than TP-split ones
+    (TensorRT-LLM).  At or below 1 (vLLM 0.92, SGLang 0.96: EP as TP within the fit's noise) the EP twin
+    has the same memory and cost and slower decode steps, and offering it would double the layouts to
+    evaluate for nothing a plan could use: `gpuplan estimate --ep` still gives its numbers."""
+    if (tp > 1 and model.moe is not None and engine.parallelism.expert_parallel and model.moe.experts % tp == 0
+            and factors.moe_ep_efficiency > 1):
         return (1, tp)
     return (1,)
 
@@ -269,7 +275,7 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
                     rej.append((desc, mem.reason or "does not fit"))
                     continue
                 gpr = tp * pp
-                for ep in expert_layouts(engine, model, tp):  # memory is the same either way; the speed is not
+                for ep in expert_layouts(engine, model, tp, factors):  # memory is the same either way; the speed is not
                     desc = _describe(server, engine, tp, pp, ep)
                     shape = Shape(
                         key=f"{server.id}|{engine.id}|tp{tp}|pp{pp}" + (f"|ep{ep}" if ep > 1 else ""), server=server, gpu=gpu,

@@ -67,9 +67,10 @@ def test_a_models_layer_kinds_are_needed_features(catalog):
 
 
 def test_moe_layouts_include_expert_parallelism(catalog):
-    """A MoE model on an engine with expert parallelism gets EP = TP layouts beside the TP-split ones,
-    validated like any other; TensorRT-LLM's fitted EP efficiency (1.84x the TP-split experts' reads) puts
-    them on the front.  The same engine without EP (an overlay) and a dense model get TP layouts only."""
+    """A MoE model on an engine with expert parallelism and an EP efficiency above 1 gets EP = TP layouts
+    beside the TP-split ones, validated like any other; TensorRT-LLM's fitted EP efficiency (1.84x the
+    TP-split experts' reads) puts them on the front.  The same engine without EP (an overlay), an engine
+    whose EP is not faster (vLLM, 0.92) and a dense model get TP layouts only."""
     from solver.catalog import Catalog
 
     moe = dict(BASE, model="qwen3-235b-a22b", precision="fp8", users=64)
@@ -82,6 +83,9 @@ def test_moe_layouts_include_expert_parallelism(catalog):
                  list(c.calibration.values()), c.files, [c.pricing] if c.pricing else None)
     assert {cfg["ep"] for cfg in ok(plan(c2, base=moe)).front} == {1}
     assert {cfg["ep"] for cfg in ok(plan(c, base=dict(BASE, precision="fp8"))).front} == {1}
+    assert catalog.factors("vllm", "nvidia_hopper")[0].moe_ep_efficiency <= 1
+    vl = ok(plan(sub_catalog(catalog, ["ovh-h200-1920"], ["vllm"]), base=moe))
+    assert {cfg["ep"] for cfg in vl.front} == {1}
 
 
 def test_vram_fit_ok(catalog):
