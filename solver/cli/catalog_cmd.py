@@ -74,6 +74,7 @@ def engine_row(e) -> dict:
         "tensor_parallel": p.tensor_parallel,
         "pipeline_parallel": p.pipeline_parallel,
         "multi_server": p.multi_server,
+        "expert_parallel": p.expert_parallel,
         "tp_power_of_two": p.tp_power_of_two,
         "kv_heads": p.kv_heads,
         "memory_rule": e.memory.rule if e.memory.fraction is None else f"{e.memory.rule} {e.memory.fraction}",
