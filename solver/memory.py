@@ -91,11 +91,15 @@ def weight_bytes(model: LlmModel, precision: Precision | str) -> float:
 
 def kv_bytes_per_token(model: LlmModel, kv_precision: Precision | str) -> float:
     """KV bytes per token over the full-attention layers (local layers are capped, see kv_bytes_per_sequence)."""
-    b = BYTES_PER_VALUE[_p(kv_precision)]
     if model.mla is not None:
         indexer = model.sparse_attention.indexer_cache_bytes_per_token if model.sparse_attention else 0.0
-        return ((model.mla.kv_lora_rank + model.mla.qk_rope_head_dim) * b + indexer) * model.layers
-    return 2 * model.global_layers * model.kv_heads * model.head_dim * b
+        return (_latent_bytes(model, kv_precision) + indexer) * model.layers
+    return 2 * model.global_layers * model.kv_heads * model.head_dim * BYTES_PER_VALUE[_p(kv_precision)]
+
+
+def _latent_bytes(model: LlmModel, kv_precision: Precision | str) -> float:
+    """An MLA model's cached latent per token and layer (kv_lora_rank + the decoupled RoPE key)."""
+    return (model.mla.kv_lora_rank + model.mla.qk_rope_head_dim) * BYTES_PER_VALUE[_p(kv_precision)]
 
 
 def kv_bytes_per_sequence(model: LlmModel, kv_precision: Precision | str, tokens: int) -> float:
@@ -115,8 +119,7 @@ def kv_bytes_read_per_sequence(model: LlmModel, kv_precision: Precision | str, t
     sa = model.sparse_attention
     if sa is None:
         return kv_bytes_per_sequence(model, kv_precision, tokens)
-    latent = (model.mla.kv_lora_rank + model.mla.qk_rope_head_dim) * BYTES_PER_VALUE[_p(kv_precision)]
-    return model.layers * (latent * min(tokens, sa.top_k_tokens) + sa.indexer_cache_bytes_per_token * tokens)
+    return model.layers * (_latent_bytes(model, kv_precision) * min(tokens, sa.top_k_tokens) + sa.indexer_cache_bytes_per_token * tokens)
 
 
 def sequence_bytes(model: LlmModel, kv_precision: Precision | str, tokens: int) -> float:

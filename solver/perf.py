@@ -174,22 +174,22 @@ def attention_flops(model: LlmModel, ctx: float, causal_prefill: bool = False) -
     # state (S k, the two rank-1 updates of the delta rule, S q) — its work does not grow with the context
     linear = la.layers * 8.0 * la.value_heads * la.key_head_dim * la.value_head_dim * (ctx if causal_prefill else 1.0) if la else 0.0
     sa = model.sparse_attention
-    if sa is not None:  # DSA: the attention of the top_k tokens picked, after the indexer scored them all
-        k, idx = sa.top_k_tokens, 2.0 * sa.indexer_heads * sa.indexer_head_dim
-        if causal_prefill:
-            kept = min(ctx, k)
-            return model.layers * (w * (kept * kept / 2 + max(ctx - k, 0) * k) + idx * ctx * ctx / 2) + linear
-        return model.layers * (w * min(ctx, k) + idx * ctx) + linear
+    if sa is not None:  # DSA: every layer attends the top_k tokens its indexer picked after scoring them all
+        scored = ctx * ctx / 2 if causal_prefill else ctx
+        return model.layers * (w * _attended(ctx, sa.top_k_tokens, causal_prefill)
+                               + 2.0 * sa.indexer_heads * sa.indexer_head_dim * scored) + linear
     sw = model.sliding_window
-    if causal_prefill:
-        glob = model.global_layers * ctx * ctx / 2
-        loc = 0.0
-        if sw:
-            win = min(ctx, sw.window_tokens)
-            loc = sw.local_layers * (win * win / 2 + max(ctx - win, 0) * win)
-        return w * (glob + loc) + linear
-    loc = sw.local_layers * min(ctx, sw.window_tokens) if sw else 0.0
-    return w * (model.global_layers * ctx + loc) + linear
+    loc = sw.local_layers * _attended(ctx, sw.window_tokens, causal_prefill) if sw else 0.0
+    return w * (model.global_layers * _attended(ctx, None, causal_prefill) + loc) + linear
+
+
+def _attended(ctx: float, window: float | None, causal_prefill: bool) -> float:
+    """Token pairs one layer attends when each query sees at most `window` tokens (None: all before it):
+    for one query of a `ctx`-token context, or over a causal prefill of `ctx` tokens."""
+    kept = ctx if window is None else min(ctx, window)
+    if not causal_prefill:
+        return kept
+    return kept * kept / 2 + (max(ctx - window, 0) * window if window is not None else 0.0)
 
 
 def prefill_flops(model: LlmModel, input_len: int) -> tuple[float, float]:
@@ -286,8 +286,10 @@ class ReplicaSpeed:
         self.burst = factors.burst_for(gpu.id)  # how this GPU's campaigns sent requests (docs/model.md)
         self.tp, self.pp, self.output_len, self.max_parallel = tp, pp, output_len, max_parallel
         # the kernels of their own that DSA layers and linear-attention layers run (fitted per layer)
-        self.sparse_us = factors.sparse_layer_overhead_us if model.sparse_attention else 0.0
-        self.linear_us = factors.linear_layer_overhead_us * model.linear_attention.layers if model.linear_attention else 0.0
+        # per-layer overhead (a token crosses every layer once whatever the PP split), s per decode step
+        sparse_us = factors.sparse_layer_overhead_us if model.sparse_attention else 0.0
+        linear_us = factors.linear_layer_overhead_us * model.linear_attention.layers if model.linear_attention else 0.0
+        self.layer_overhead_s = (model.layers * (factors.layer_overhead_us + sparse_us) + linear_us) / 1e6
         self.bw = gpu.memory_bandwidth_tbs * 1e12 * factors.bandwidth_efficiency * (1.0 if native else FALLBACK_BW_FACTOR)
         peak = peak_tflops(gpu, precision, native) * 1e12
         work = model_work(model)
@@ -339,8 +341,7 @@ class ReplicaSpeed:
         t_comp = micro * self.flops_seq / self.decode_flops_rate
         t_comm = model.layers / pp * 2 * allreduce_s(self.tp, micro * self.act_bytes_token, self.link_gbs, self.link_lat)
         p2p = (pp - 1) * (micro * self.act_bytes_token / (self.p2p_gbs * 1e9) + self.p2p_lat * 1e-6) if pp > 1 else 0.0
-        # per-layer overhead: a token crosses every layer once whatever the PP split
-        fixed = pp * (t_comm + t_kv) + p2p + (model.layers * (factors.layer_overhead_us + self.sparse_us) + self.linear_us) / 1e6
+        fixed = pp * (t_comm + t_kv) + p2p + self.layer_overhead_s
 
         tpot0 = pp * max(t_w, t_comp) + fixed  # a decode step with no prefill mixed in
 

@@ -316,6 +316,20 @@ def test_cli_json_contract():
     assert lo <= d["tpot_ms"] <= hi
 
 
+def test_cli_ep_option_is_used():
+    """`gpuplan estimate --ep 8` estimates expert parallelism: the answer says EP 8, and on TensorRT-LLM
+    (fitted EP efficiency above 1) a MoE model decodes faster than with its experts split by TP."""
+    def answer(*extra: str) -> dict:
+        r = run("estimate", "--model", "qwen3-235b-a22b", "--gpu", "h100-sxm", "--tp", "8", "--precision", "fp8",
+                "--engine", "tensorrt-llm", "--concurrency", "16", "--json", *extra)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    ep, split = answer("--ep", "8"), answer()
+    assert (ep["ep"], split["ep"]) == (8, 1)
+    assert ep["tpot_ms"] < split["tpot_ms"] and ep["memory_gib"] == split["memory_gib"]
+
+
 def test_cli_reports_the_burst_factor_it_used(catalog):
     """A GPU measured in campaigns of its own gets its own burst factor; a GPU of another class the engine's."""
     shipped = catalog.calibration["sglang@nvidia_hopper"]
@@ -529,6 +543,9 @@ def test_expert_parallel_reads_experts_at_its_own_efficiency(catalog):
                     P.fp8, P.bf16, 8, 1, 1024, 256, 8, expert_parallel=ep)
         return p.run(f, True).perf.tpot_ms
 
-    assert tpot(8, 2.0) < tpot(8, 1.0) == pytest.approx(tpot(1, 2.0)) == pytest.approx(tpot(1, 1.0))
+    tp_split = tpot(1, 1.0)
+    assert tpot(1, 2.0) == tp_split  # split by TP, the EP factor plays no part
+    assert tpot(8, 1.0) == pytest.approx(tp_split)  # whole experts at EP efficiency 1: as split ones
+    assert tpot(8, 2.0) < tp_split
     dense = est(catalog, "llama-3.1-8b", tp=2, expert_parallel=2)
     assert not dense.fits and "expert parallelism 2 needs a MoE model" in dense.reason

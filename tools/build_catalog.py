@@ -423,9 +423,9 @@ def build_config_models(ref: Path) -> list[dict]:
                     "moe": {"experts": c["n_routed_experts"], "experts_per_token": c["num_experts_per_tok"],
                             "shared_experts": c.get("n_shared_experts") or 0, "moe_layers": layers - c["first_k_dense_replace"],
                             "expert_intermediate_size": c["moe_intermediate_size"]},
-                    "sparse_attention": sparse_attention(meta["file"], c),
+                    "sparse_attention": (dsa := sparse_attention(meta["file"], c)),
                     "kv_bytes_per_token_bf16": layers * ((c["kv_lora_rank"] + c["qk_rope_head_dim"]) * 2
-                                                         + (sparse_attention(meta["file"], c) or {}).get("indexer_cache_bytes_per_token", 0))}
+                                                         + (dsa or {}).get("indexer_cache_bytes_per_token", 0))}
         elif "layer_types" in c and "linear_attention" in c["layer_types"]:  # Qwen3-Next / Qwen3.5 hybrid
             total, active, emb = hybrid_moe_params(c)
             kvh, hd = c["num_key_value_heads"], c["head_dim"]
