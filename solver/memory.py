@@ -81,12 +81,25 @@ def weight_bytes(model: LlmModel, precision: Precision | str) -> float:
     p = _p(precision)
     embed = model.embedding_params + model.lm_head_params
     body = model.params_total - embed
-    embed_bpp = BYTES_PER_VALUE[Precision.bf16] if p in QUANTIZED else BYTES_PER_VALUE[p]
+    embed_bpp = _embedding_bytes_per_param(p)
     ck = model.checkpoint
     if ck is not None and ck.precision == p and ck.modules == "experts":
         experts = routed_expert_params(model)
         return experts * expert_bytes_per_param(model, p) + (body - experts) * BYTES_PER_VALUE[Precision.bf16] + embed * embed_bpp
     return body * weight_bytes_per_param(p) + embed * embed_bpp
+
+
+def _embedding_bytes_per_param(p: Precision) -> float:
+    """Embeddings and the LM head stay 16-bit in quantised checkpoints (modules_to_not_convert)."""
+    return BYTES_PER_VALUE[Precision.bf16] if p in QUANTIZED else BYTES_PER_VALUE[p]
+
+
+def streamed_weight_bytes(model: LlmModel, precision: Precision | str) -> float:
+    """Weight bytes a forward pass streams (whole model): all weights but an untied input embedding
+    table, of which a pass gathers only its tokens' rows (a tied table is streamed whole as the LM head)."""
+    p = _p(precision)
+    gathered = 0 if model.tie_word_embeddings else model.embedding_params
+    return weight_bytes(model, p) - gathered * _embedding_bytes_per_param(p)
 
 
 def kv_bytes_per_token(model: LlmModel, kv_precision: Precision | str) -> float:

@@ -45,7 +45,7 @@ from solver.memory import (
     routed_active_params,
     routed_expert_params,
     state_bytes_per_gpu,
-    weight_bytes,
+    streamed_weight_bytes,
 )
 from solver.schema.calibration import PerfFactors
 from solver.schema.hardware import Gpu, Server
@@ -130,11 +130,12 @@ def allreduce_s(n: int, nbytes: float, gbs: float, latency_us: float) -> float:
 class ModelWork:
     """Per-model constants of the work per token, cached."""
 
-    matmul_active: float  # params in matmuls per token (active, excl. input embedding)
+    matmul_active: float  # params in matmuls per generated token (active; the LM head, not the input embedding)
     attn_flops_per_ctx: float  # FLOPs per token per attended context token, per layer
     nonexpert_params: float
     expert_params: float  # one expert of one MoE layer
     routed_active: float = 0.0  # routed-expert matmul params per token (MoE)
+    head_params: float = 0.0  # the LM head's matmul, run once per token turned into logits
 
 
 _WORK: dict[int, tuple[LlmModel, ModelWork]] = {}
@@ -151,7 +152,10 @@ def model_work(model: LlmModel) -> ModelWork:
 
 
 def _model_work(model: LlmModel) -> ModelWork:
-    matmul = float(model.params_active - model.embedding_params)
+    # the input embedding is a row lookup; the LM head is a matmul whether its weights are its own or
+    # the embedding's (tied), and params_active counts the head's own weights only when untied
+    head = float(model.head_matmul_params)
+    matmul = float(model.params_active - model.embedding_params - model.lm_head_params) + head
     if model.mla is not None:
         qk, v = model.mla.qk_nope_head_dim + model.mla.qk_rope_head_dim, model.mla.v_head_dim
     else:
@@ -162,8 +166,8 @@ def _model_work(model: LlmModel) -> ModelWork:
         routed_active = routed_active_params(model)
         nonexpert = model.params_active - routed_active
         expert = routed_expert_params(model) / (m.experts * m.moe_layers)
-        return ModelWork(matmul, attn, float(nonexpert), float(expert), float(routed_active))
-    return ModelWork(matmul, attn, float(model.params_total), 0.0)
+        return ModelWork(matmul, attn, float(nonexpert), float(expert), float(routed_active), head)
+    return ModelWork(matmul, attn, float(model.params_total), 0.0, head_params=head)
 
 
 def attention_flops(model: LlmModel, ctx: float, causal_prefill: bool = False) -> float:
@@ -193,9 +197,13 @@ def _attended(ctx: float, window: float | None, causal_prefill: bool) -> float:
 
 
 def prefill_flops(model: LlmModel, input_len: int) -> tuple[float, float]:
-    """FLOPs of prefilling `input_len` tokens: (dense GEMMs + causal attention, routed-expert GEMMs)."""
+    """FLOPs of prefilling `input_len` tokens: (dense GEMMs + causal attention, routed-expert GEMMs).
+
+    The LM head runs once, on the prompt's last position (the first output token's logits): engines
+    select that row before the head (vLLM's `logits_indices`, SGLang's LogitsProcessor in extend mode)."""
     work = model_work(model)
-    dense = input_len * 2 * (work.matmul_active - work.routed_active) + attention_flops(model, input_len, causal_prefill=True)
+    body = work.matmul_active - work.head_params - work.routed_active
+    dense = input_len * 2 * body + 2 * work.head_params + attention_flops(model, input_len, causal_prefill=True)
     return dense, input_len * 2 * work.routed_active
 
 
@@ -204,7 +212,7 @@ def moe_weight_split(model: LlmModel, precision: Precision) -> tuple[float, floa
     expert across the MoE layers) of a MoE model (whole model)."""
     m = model.moe
     expert_bytes = model_work(model).expert_params * m.moe_layers * expert_bytes_per_param(model, precision)
-    return weight_bytes(model, precision) - expert_bytes * m.experts, expert_bytes
+    return streamed_weight_bytes(model, precision) - expert_bytes * m.experts, expert_bytes
 
 
 def experts_touched(model: LlmModel, batch: float) -> float:
@@ -223,7 +231,7 @@ def moe_step_bytes(model: LlmModel, split: tuple[float, float], batch: float, mo
 def decode_weight_bytes(model: LlmModel, precision: Precision, batch: float, moe_efficiency: float = 1.0) -> float:
     """Weight bytes one decode step reads (whole model): all of a dense model, moe_step_bytes of a MoE one."""
     if model.moe is None:
-        return weight_bytes(model, precision)
+        return streamed_weight_bytes(model, precision)
     return moe_step_bytes(model, moe_weight_split(model, precision), batch, moe_efficiency)
 
 
@@ -305,7 +313,7 @@ class ReplicaSpeed:
         self.decode_flops_rate = peak * factors.compute_efficiency_decode
         # a dense model reads all its weights whatever the batch; MoE depends on the experts it touches
         # (split once here: at() runs once per load level)
-        self.dense_w_bytes = None if model.moe else weight_bytes(model, precision) / self.shards
+        self.dense_w_bytes = None if model.moe else streamed_weight_bytes(model, precision) / self.shards
         self.moe_split = moe_weight_split(model, precision) if model.moe else None
         self.act_bytes_token = model.hidden_size * ACT_BYTES
         # prefill of one request
@@ -315,7 +323,7 @@ class ReplicaSpeed:
         p_flops, p_expert_flops = prefill_flops(model, input_len)
         t_p_compute = (p_flops / peak + p_expert_flops / (peak_tflops(gpu, precision, False) * 1e12 * factors.moe_prefill_efficiency)) \
             / (tp * factors.compute_efficiency_prefill)
-        t_p_mem = n_chunks * weight_bytes(model, precision) / tp / self.bw
+        t_p_mem = n_chunks * streamed_weight_bytes(model, precision) / tp / self.bw
         t_p_comm = model.layers * 2 * allreduce_s(tp, input_len * model.hidden_size * ACT_BYTES, self.link_gbs, self.link_lat)
         t_p_comm += (pp - 1) * (input_len * model.hidden_size * ACT_BYTES / (self.p2p_gbs * 1e9) + self.p2p_lat * 1e-6)
         # the GPUs' time for one prefill (the steps that carry it): what other requests wait for

@@ -135,12 +135,12 @@ def test_a_mixing_engines_short_prefill_costs_decoding_only_its_all_reduces(cata
     17.5 GB per GPU of weights (about 6.5 ms) whether or not the chunk rides along, and the chunk's
     FLOPs fit in the streaming's slack, so it adds only its all-reduces; run as a pass of its own it
     also reads the weights again."""
-    from solver.memory import weight_bytes
+    from solver.memory import streamed_weight_bytes
     from solver.perf import allreduce_s
 
     alone, mixed = _mixing(catalog, "llama-3.1-70b", 128)
     m, f = catalog.model("llama-3.1-70b"), _factors(catalog)
-    t_w = weight_bytes(m, P.fp8) / 4 / (3.35e12 * f.bandwidth_efficiency)
+    t_w = streamed_weight_bytes(m, P.fp8) / 4 / (3.35e12 * f.bandwidth_efficiency)
     a, b = alone.at(16), mixed.at(16)
     assert b.decode_compute_ms / 1e3 + mixed.t_p_chunk_compute < t_w  # the chunk hides in the slack
     all_reduces_s = m.layers * 2 * allreduce_s(4, 128 * m.hidden_size * 2, alone.link_gbs, alone.link_lat)
@@ -154,10 +154,10 @@ def test_a_mixing_engines_short_prefill_costs_decoding_only_its_all_reduces(cata
 def test_a_mixing_engines_long_prefill_saves_one_weight_read_per_chunk(catalog):
     """A 4,096-token prompt is compute-bound: mixed into a weight-bound step it adds its GPU time minus
     the step's slack (weight streaming - decode compute), one chunk of 8,192 tokens at most."""
-    from solver.memory import weight_bytes
+    from solver.memory import streamed_weight_bytes
 
     alone, mixed = _mixing(catalog, "llama-3.1-70b", 4096)
-    t_w = weight_bytes(catalog.model("llama-3.1-70b"), P.fp8) / 4 / (3.35e12 * _factors(catalog).bandwidth_efficiency)
+    t_w = streamed_weight_bytes(catalog.model("llama-3.1-70b"), P.fp8) / 4 / (3.35e12 * _factors(catalog).bandwidth_efficiency)
     b = mixed.at(16)
     slack_s = t_w - b.decode_compute_ms / 1e3
     assert mixed.t_p_chunk_compute > slack_s > 0
@@ -168,7 +168,7 @@ def test_a_mixing_engines_moe_prefill_reads_the_experts_the_decode_batch_did_not
     """Qwen3-235B: 4 decoding users touch about 29 of 128 experts per layer; a 256-token chunk reads
     every expert, as its pass alone would, so riding along it adds the bytes of the other experts (its
     FLOPs within that reading time) — less than its pass alone, which reads the touched ones again."""
-    from solver.memory import weight_bytes
+    from solver.memory import streamed_weight_bytes
     from solver.perf import experts_touched, moe_weight_split
 
     m = catalog.model("qwen3-235b-a22b")
@@ -177,7 +177,7 @@ def test_a_mixing_engines_moe_prefill_reads_the_experts_the_decode_batch_did_not
     fixed, per_expert = moe_weight_split(m, P.fp8)
     bw = 3.35e12 * f.bandwidth_efficiency
     t_w = (fixed + per_expert * experts_touched(m, 4) / f.moe_efficiency) / 4 / bw  # the decode step's
-    t_all = weight_bytes(m, P.fp8) / 4 / bw  # the chunk's
+    t_all = streamed_weight_bytes(m, P.fp8) / 4 / bw  # the chunk's
     assert 25 < experts_touched(m, 4) < 33 and t_all > t_w
     b = mixed.at(4)
     assert b.decode_compute_ms / 1e3 + mixed.t_p_chunk_compute < t_all
@@ -283,12 +283,12 @@ def test_one_users_prefill_is_gpu_time_but_stretches_no_step(catalog):
 
 
 def test_moe_reads_only_touched_experts_at_batch_one(catalog):
-    from solver.memory import weight_bytes
+    from solver.memory import streamed_weight_bytes
     from solver.perf import decode_weight_bytes
 
     m = catalog.model("qwen3-235b-a22b")
-    assert decode_weight_bytes(m, P.fp8, 1) < 0.2 * weight_bytes(m, P.fp8)
-    assert decode_weight_bytes(m, P.fp8, 4096) == pytest.approx(weight_bytes(m, P.fp8), rel=1e-3)
+    assert decode_weight_bytes(m, P.fp8, 1) < 0.2 * streamed_weight_bytes(m, P.fp8)
+    assert decode_weight_bytes(m, P.fp8, 4096) == pytest.approx(streamed_weight_bytes(m, P.fp8), rel=1e-3)
 
 
 def test_band_is_wider_where_uncalibrated(catalog):
@@ -549,3 +549,29 @@ def test_expert_parallel_reads_experts_at_its_own_efficiency(catalog):
     assert tpot(8, 2.0) < tp_split
     dense = est(catalog, "llama-3.1-8b", tp=2, expert_parallel=2)
     assert not dense.fits and "expert parallelism 2 needs a MoE model" in dense.reason
+
+
+def test_prefill_runs_the_lm_head_on_the_last_prompt_token_only(catalog):
+    """Engines turn only a prompt's last position into logits, so each further prompt token costs the
+    body's matmuls but not the LM head's (Llama-3.1-8B: 6.98 G instead of 7.51 G parameters)."""
+    from solver.perf import attention_flops, model_work, prefill_flops
+
+    m = catalog.model("llama-3.1-8b")
+    work = model_work(m)
+    assert work.head_params == 128_256 * 4_096
+
+    def matmul_flops(n: int) -> float:
+        return prefill_flops(m, n)[0] - attention_flops(m, n, causal_prefill=True)
+
+    assert matmul_flops(2048) - matmul_flops(1024) == pytest.approx(1024 * 2 * (work.matmul_active - work.head_params))
+    assert matmul_flops(1) == pytest.approx(2 * work.matmul_active)  # a one-token prompt: body and head once
+
+
+def test_a_tied_lm_head_is_a_matmul_of_every_generated_token(catalog):
+    """A tied model's embedding table is also its LM head: every parameter it counts is in a per-token
+    matmul (the table once, as the head).  An untied model's input embedding is only looked up."""
+    from solver.perf import model_work
+
+    tied, untied = catalog.model("llama-3.2-1b"), catalog.model("llama-3.1-8b")
+    assert model_work(tied).matmul_active == pytest.approx(tied.params_active)
+    assert model_work(untied).matmul_active == pytest.approx(untied.params_active - untied.embedding_params)

@@ -155,4 +155,10 @@ class LlmModel(_Strict):
 
     @property
     def lm_head_params(self) -> int:
+        """The LM head's own weights (none when it reuses the input embedding: tied)."""
         return 0 if self.tie_word_embeddings else self.embedding_params
+
+    @property
+    def head_matmul_params(self) -> int:
+        """The LM head's matmul (vocab x hidden), tied or not: once per token turned into logits."""
+        return self.vocab_size * self.hidden_size
