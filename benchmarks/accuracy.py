@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for `benchmarks.*`
 
+from benchmarks.calibration_data import add_data_option  # noqa: E402
 from benchmarks.rank_agreement import rank_agreement  # noqa: E402
 from solver.calibration import fit, fit_class, fit_joint, predict_measurement, read_measurements  # noqa: E402
 from solver.catalog import load_catalog  # noqa: E402
@@ -57,7 +58,7 @@ def _predict_into(results: list[dict], cat, m, f, held: str) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "calibration" / "aiconfigurator_silicon_hopper.csv"))
+    add_data_option(ap)
     ap.add_argument("--out", default=None, help="JSON report (default benchmarks/results/accuracy.json; none with --quick)")
     ap.add_argument("--method", choices=["per-engine", "joint"], default="joint",
                     help="per-engine: all factors per engine; joint: hardware efficiencies shared by the engines")

@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for `solver.*`
 
+from benchmarks.calibration_data import add_data_option  # noqa: E402
 from solver.calibration import (  # noqa: E402
     band,
     fit_joint,
@@ -83,7 +84,7 @@ RULES = ("percentile", "symmetric", "model-weighted", "model-weighted symmetric"
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "calibration" / "aiconfigurator_silicon_hopper.csv"))
+    add_data_option(ap)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "band_rules.json"))
     args = ap.parse_args()
     t0 = time.time()

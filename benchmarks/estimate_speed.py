@@ -8,19 +8,22 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
-from solver.calibration import read_measurements
-from solver.catalog import load_catalog
-from solver.estimate import estimate
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for `benchmarks.*`
+
+from benchmarks.calibration_data import add_data_option  # noqa: E402
+from solver.calibration import read_measurements  # noqa: E402
+from solver.catalog import load_catalog  # noqa: E402
+from solver.estimate import estimate  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "calibration" / "aiconfigurator_silicon_hopper.csv"))
+    add_data_option(ap)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "estimate_speed.json"))
     args = ap.parse_args()
