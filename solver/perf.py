@@ -311,9 +311,10 @@ class ReplicaSpeed:
                              + 2 * state_bytes_per_gpu(model, tp, pp))
         self.flops_seq = (2 * work.matmul_active + attention_flops(model, avg_ctx)) / self.shards
         self.decode_flops_rate = peak * factors.compute_efficiency_decode
+        streamed = streamed_weight_bytes(model, precision)
         # a dense model reads all its weights whatever the batch; MoE depends on the experts it touches
         # (split once here: at() runs once per load level)
-        self.dense_w_bytes = None if model.moe else streamed_weight_bytes(model, precision) / self.shards
+        self.dense_w_bytes = None if model.moe else streamed / self.shards
         self.moe_split = moe_weight_split(model, precision) if model.moe else None
         self.act_bytes_token = model.hidden_size * ACT_BYTES
         # prefill of one request
@@ -323,7 +324,7 @@ class ReplicaSpeed:
         p_flops, p_expert_flops = prefill_flops(model, input_len)
         t_p_compute = (p_flops / peak + p_expert_flops / (peak_tflops(gpu, precision, False) * 1e12 * factors.moe_prefill_efficiency)) \
             / (tp * factors.compute_efficiency_prefill)
-        t_p_mem = n_chunks * streamed_weight_bytes(model, precision) / tp / self.bw
+        t_p_mem = n_chunks * streamed / tp / self.bw
         t_p_comm = model.layers * 2 * allreduce_s(tp, input_len * model.hidden_size * ACT_BYTES, self.link_gbs, self.link_lat)
         t_p_comm += (pp - 1) * (input_len * model.hidden_size * ACT_BYTES / (self.p2p_gbs * 1e9) + self.p2p_lat * 1e-6)
         # the GPUs' time for one prefill (the steps that carry it): what other requests wait for
