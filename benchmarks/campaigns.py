@@ -53,8 +53,8 @@ def with_burst(f: PerfFactors, burst: float) -> PerfFactors:
 def implied_burst(catalog: Catalog, m: Measurement, f: PerfFactors) -> tuple[float, float, float] | None:
     """(TTFT ms spread out, TTFT ms in waves, the measured TTFT's place between them) for one row, or None
     outside the model's domain.  The place is read on a straight line between the two ends: the TTFT is
-    close to linear in the wave share (planted shares 0.2 / 0.5 / 0.8 come back to 3 decimals for every
-    engine at 8-128 users: tests/test_campaigns.py)."""
+    close to linear in the wave share (planted shares 0.2 / 0.5 / 0.8 come back within 0.01 for each engine
+    at 8 and 128 users: tests/test_campaigns.py)."""
     lo, hi = predict_measurement(catalog, m, with_burst(f, SPREAD)), predict_measurement(catalog, m, with_burst(f, WAVE))
     if lo is None or hi is None:
         return None
