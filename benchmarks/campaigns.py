@@ -37,12 +37,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for `benchmarks.*`
 
 from benchmarks.calibration_data import add_data_option  # noqa: E402
-from solver.calibration import Measurement, predict_measurement, read_measurements  # noqa: E402
+from solver.calibration import Measurement, predict_measurement, prepare_measurement, read_measurements  # noqa: E402
 from solver.catalog import Catalog, load_catalog  # noqa: E402
+from solver.estimate import Prepared  # noqa: E402
 from solver.schema.calibration import PerfFactors  # noqa: E402
 
 #: burst 0 and 1 themselves make the closed-form prefill share degenerate; these are as close as matters
 SPREAD, WAVE = 1e-6, 1 - 1e-6
+
+
+Prediction = tuple[float, float]  # (TTFT ms, TPOT ms), as predict_measurement
 
 
 def with_burst(f: PerfFactors, burst: float) -> PerfFactors:
@@ -50,41 +54,32 @@ def with_burst(f: PerfFactors, burst: float) -> PerfFactors:
     return f.model_copy(update={"burst_factor": burst, "burst_factor_by_gpu": {}})
 
 
-def implied_burst(catalog: Catalog, m: Measurement, f: PerfFactors) -> tuple[float, float, float] | None:
+def implied_burst(catalog: Catalog, m: Measurement, f: PerfFactors,
+                  prepared: Prepared | None = None) -> tuple[float, float, float] | None:
     """(TTFT ms spread out, TTFT ms in waves, the measured TTFT's place between them) for one row, or None
-    outside the model's domain.  The place is read on a straight line between the two ends: the TTFT is
-    close to linear in the wave share (planted shares 0.2 / 0.5 / 0.8 come back within 0.01 for each engine
-    at 8 and 128 users: tests/test_campaigns.py)."""
-    lo, hi = predict_measurement(catalog, m, with_burst(f, SPREAD)), predict_measurement(catalog, m, with_burst(f, WAVE))
+    outside the model's domain (`prepared`: the row's prepare_measurement, if at hand).  The place is read
+    on a straight line between the two ends: the TTFT is close to linear in the wave share (planted shares
+    0.2 / 0.5 / 0.8 come back within 0.01 for each engine at 8 and 128 users: tests/test_campaigns.py)."""
+    prepared = prepared or prepare_measurement(catalog, m)
+    lo = predict_measurement(catalog, m, with_burst(f, SPREAD), prepared)
+    hi = predict_measurement(catalog, m, with_burst(f, WAVE), prepared)
     if lo is None or hi is None:
         return None
     span = hi[0] - lo[0]
     return lo[0], hi[0], (m.ttft_ms - lo[0]) / span if span > 1e-9 else math.nan
 
 
-def mapes(catalog: Catalog, rows: list[Measurement], f: PerfFactors) -> dict:
-    """TPOT and TTFT MAPE (%) of the rows, in all and per model."""
-    errs: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for m in rows:
-        p = predict_measurement(catalog, m, f)
-        if p is None:
-            continue
-        e = (abs(p[1] / m.tpot_ms - 1), abs(p[0] / m.ttft_ms - 1))
-        errs["all"].append(e)
-        errs[m.model].append(e)
-    return {k: {"n": len(v), "tpot_mape_pct": round(100 * statistics.mean(x[0] for x in v), 1),
-                "ttft_mape_pct": round(100 * statistics.mean(x[1] for x in v), 1)} for k, v in sorted(errs.items())}
+def mapes(rows: list[Measurement], preds: dict[Measurement, Prediction | None]) -> dict:
+    """TPOT and TTFT MAPE (%) of the rows that have a prediction."""
+    got = [(m, preds[m]) for m in rows if preds[m] is not None]
+    return {"n": len(got), "tpot_mape_pct": round(100 * statistics.mean(abs(p[1] / m.tpot_ms - 1) for m, p in got), 1),
+            "ttft_mape_pct": round(100 * statistics.mean(abs(p[0] / m.ttft_ms - 1) for m, p in got), 1)}
 
 
-def _mapes_mixed(catalog: Catalog, rows: list[Measurement], factors: dict[str, PerfFactors]) -> dict:
-    """TPOT and TTFT MAPE (%) of rows of several engines, each with its engine's factors."""
-    tpot, ttft = [], []
-    for m in rows:
-        p = predict_measurement(catalog, m, factors[m.engine])
-        if p is not None:
-            tpot.append(abs(p[1] / m.tpot_ms - 1))
-            ttft.append(abs(p[0] / m.ttft_ms - 1))
-    return {"n": len(tpot), "tpot_mape_pct": round(100 * statistics.mean(tpot), 1), "ttft_mape_pct": round(100 * statistics.mean(ttft), 1)}
+def mapes_by_model(rows: list[Measurement], preds: dict[Measurement, Prediction | None]) -> dict:
+    """mapes in all and per model."""
+    models = sorted({m.model for m in rows})
+    return {"all": mapes(rows, preds)} | {mo: mapes([m for m in rows if m.model == mo], preds) for mo in models}
 
 
 def main() -> None:
@@ -96,11 +91,13 @@ def main() -> None:
     cat = load_catalog()
     rows, _ = read_measurements(args.data, cat)
     factors = {e: cat.calibration[f"{e}@nvidia_hopper"] for e in sorted({m.engine for m in rows})}
+    prepared = {m: prepare_measurement(cat, m) for m in rows}  # each row is predicted with several factor sets
+    shipped = {m: predict_measurement(cat, m, factors[m.engine], prepared[m]) for m in rows}
 
     groups: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     below: dict[tuple[str, str, str], int] = defaultdict(int)
     for m in rows:
-        got = implied_burst(cat, m, factors[m.engine])
+        got = implied_burst(cat, m, factors[m.engine], prepared[m])
         if got is None or math.isnan(got[2]):
             continue
         key = (m.engine, m.gpu, m.model)
@@ -116,17 +113,17 @@ def main() -> None:
         if len(by_gpu) < 2:
             continue
         own = [m for m in rows if m.engine == e]
+        as_shipped = mapes_by_model(own, shipped)
         for g in sorted(by_gpu):
             others = statistics.mean(v for k, v in by_gpu.items() if k != g)
             swapped = f.model_copy(update={"burst_factor_by_gpu": {**by_gpu, g: others}})
+            # only this GPU's rows change
+            replaced = shipped | {m: predict_measurement(cat, m, swapped, prepared[m]) for m in own if m.gpu == g}
             swaps.append({"engine": e, "gpu": g, "fitted_wave_share": by_gpu[g], "replaced_by": round(others, 5),
-                          "shipped": mapes(cat, own, f), "replaced": mapes(cat, own, swapped)})
+                          "shipped": as_shipped, "replaced": mapes_by_model(own, replaced)})
 
     # the shipped factors are fitted on every row: their own rows' error bounds what any held-out fold reaches
-    by_gpu_rows: dict[str, list[Measurement]] = defaultdict(list)
-    for m in rows:
-        by_gpu_rows[m.gpu].append(m)
-    in_sample = {g: _mapes_mixed(cat, rs, factors) for g, rs in sorted(by_gpu_rows.items())}
+    in_sample = {g: mapes([m for m in rows if m.gpu == g], shipped) for g in sorted({m.gpu for m in rows})}
 
     report = {"data": args.data, "rows": len(rows), "implied_wave_share": implied, "wave_share_replaced": swaps,
               "in_sample_per_gpu": in_sample, "seconds": round(time.time() - t0, 1)}
@@ -134,9 +131,9 @@ def main() -> None:
     for r in implied:
         print(f"{r['engine']:13} {r['gpu']:15} {r['model']:20} {r['rows']:4d} {r['implied_wave_share_median']:7.2f} "
               f"{r['fitted_wave_share']:6.2f} {r['rows_below_spread_out_ttft']:7d}")
-    for s in swaps:
-        a, b = s["shipped"]["all"], s["replaced"]["all"]
-        print(f"{s['engine']} with {s['gpu']}'s wave share {s['fitted_wave_share']:.3f} -> {s['replaced_by']:.3f}: "
+    for sw in swaps:
+        a, b = sw["shipped"]["all"], sw["replaced"]["all"]
+        print(f"{sw['engine']} with {sw['gpu']}'s wave share {sw['fitted_wave_share']:.3f} -> {sw['replaced_by']:.3f}: "
               f"TPOT {a['tpot_mape_pct']}% -> {b['tpot_mape_pct']}%, TTFT {a['ttft_mape_pct']}% -> {b['ttft_mape_pct']}%")
     for g, v in in_sample.items():
         print(f"in-sample {g}: TPOT {v['tpot_mape_pct']}%, TTFT {v['ttft_mape_pct']}% ({v['n']} rows)")
