@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for `benc
 
 from benchmarks.calibration_data import add_data_option  # noqa: E402
 from benchmarks.rank_agreement import rank_agreement  # noqa: E402
-from solver.calibration import fit, fit_class, fit_joint, predict_measurement, read_measurements  # noqa: E402
-from solver.catalog import load_catalog  # noqa: E402
+from solver.predict.calibration import fit, fit_class, fit_joint, predict_measurement, read_measurements  # noqa: E402
+from solver.schema.catalog import load_catalog  # noqa: E402
 
 
 def _predict_into(results: list[dict], cat, m, f, held: str) -> int:

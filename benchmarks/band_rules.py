@@ -1,4 +1,4 @@
-"""Which error-band rule covers held-out models: the comparison behind `solver.calibration.band`.
+"""Which error-band rule covers held-out models: the comparison behind `solver.predict.calibration.band`.
 
 For every model M held out (as in benchmarks/accuracy.py), the band for M's rows is made from the
 residuals of each other model N predicted by a fit without M and N (`held_out_residuals` on M's training
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for `solver.*`
 
 from benchmarks.calibration_data import add_data_option  # noqa: E402
-from solver.calibration import (  # noqa: E402
+from solver.predict.calibration import (  # noqa: E402
     band,
     fit_joint,
     held_out_residuals,
@@ -37,7 +37,7 @@ from solver.calibration import (  # noqa: E402
     quantile,
     read_measurements,
 )
-from solver.catalog import load_catalog  # noqa: E402
+from solver.schema.catalog import load_catalog  # noqa: E402
 
 
 def weighted_quantile(values: list[float], weights: list[float], q: float) -> float:

@@ -2,7 +2,7 @@
 
 Wraps the planner's phases with timers (candidate evaluation, dominance reduction, CP-SAT solves of
 the fronts by number of objectives, explanation of infeasible rows) and runs
-`solver.batch.solve_chunk` on the same generated rows as benchmarks/batch.py.  Prints and saves JSON.
+`solver.io.batch.solve_chunk` on the same generated rows as benchmarks/batch.py.  Prints and saves JSON.
 
 Usage: python benchmarks/batch_phases.py [--n 1000] [--out benchmarks/results/batch_phases.json]
 """
@@ -30,12 +30,12 @@ def main() -> None:
 
     from ortools.sat.python import cp_model
 
-    import solver.dominance as dominance
-    import solver.explain as explain
-    import solver.pareto as pareto
-    import solver.plan as plan
+    import solver.plan.dominance as dominance
+    import solver.plan.explain as explain
+    import solver.plan.pareto as pareto
+    import solver.plan.planner as plan
     from benchmarks.batch import write_csv
-    from solver.batch import solve_chunk
+    from solver.io.batch import solve_chunk
 
     secs: Counter = Counter()
     counts: Counter = Counter()

@@ -37,10 +37,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for `benchmarks.*`
 
 from benchmarks.calibration_data import add_data_option  # noqa: E402
-from solver.calibration import Measurement, predict_measurement, prepare_measurement, read_measurements  # noqa: E402
-from solver.catalog import Catalog, load_catalog  # noqa: E402
-from solver.estimate import Prepared  # noqa: E402
+from solver.predict.calibration import (  # noqa: E402
+    Measurement,
+    predict_measurement,
+    prepare_measurement,
+    read_measurements,
+)
+from solver.predict.estimate import Prepared  # noqa: E402
 from solver.schema.calibration import PerfFactors  # noqa: E402
+from solver.schema.catalog import Catalog, load_catalog  # noqa: E402
 
 #: burst 0 and 1 themselves make the closed-form prefill share degenerate; these are as close as matters
 SPREAD, WAVE = 1e-6, 1 - 1e-6
@@ -59,7 +64,7 @@ def implied_burst(catalog: Catalog, m: Measurement, f: PerfFactors,
     """(TTFT ms spread out, TTFT ms in waves, the measured TTFT's place between them) for one row, or None
     outside the model's domain (`prepared`: the row's prepare_measurement, if at hand).  The place is read
     on a straight line between the two ends: the TTFT is close to linear in the wave share (planted shares
-    0.2 / 0.5 / 0.8 come back within 0.01 for each engine at 8 and 128 users: tests/test_campaigns.py)."""
+    0.2 / 0.5 / 0.8 come back within 0.01 for each engine at 8 and 128 users: tests/predict/test_campaigns.py)."""
     prepared = prepared or prepare_measurement(catalog, m)
     lo = predict_measurement(catalog, m, with_burst(f, SPREAD), prepared)
     hi = predict_measurement(catalog, m, with_burst(f, WAVE), prepared)

@@ -16,9 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for `benchmarks.*`
 
 from benchmarks.calibration_data import add_data_option  # noqa: E402
-from solver.calibration import read_measurements  # noqa: E402
-from solver.catalog import load_catalog  # noqa: E402
-from solver.estimate import estimate  # noqa: E402
+from solver.predict.calibration import read_measurements  # noqa: E402
+from solver.predict.estimate import estimate  # noqa: E402
+from solver.schema.catalog import load_catalog  # noqa: E402
 
 
 def main() -> None:

@@ -37,9 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for `benchmarks.*`
 
 from benchmarks.rank_agreement import rank_agreement  # noqa: E402
-from solver.candidates import ladder  # noqa: E402
-from solver.catalog import load_catalog  # noqa: E402
-from solver.estimate import estimate  # noqa: E402
+from solver.plan.candidates import ladder  # noqa: E402
+from solver.predict.estimate import estimate  # noqa: E402
+from solver.schema.catalog import load_catalog  # noqa: E402
 from solver.schema.precision import Precision  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "calibration" / "published_trtllm_hopper_ampere.csv"

@@ -45,7 +45,7 @@ def scenario_fields(rng: random.Random, i: int, native: dict[str, int]) -> dict:
 
 
 def generate(n: int, seed: int = 0) -> list[dict]:
-    from solver.catalog import load_catalog
+    from solver.schema.catalog import load_catalog
 
     native = {m.id: m.native_context for m in load_catalog().models.values()}
     rng = random.Random(seed)

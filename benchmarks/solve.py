@@ -18,10 +18,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.scenarios_gen import generate  # noqa: E402
-from solver.bruteforce import front_vectors  # noqa: E402
-from solver.candidates import enumerate_candidates  # noqa: E402
-from solver.catalog import load_catalog  # noqa: E402
-from solver.plan import prepare, solve  # noqa: E402
+from solver.plan.bruteforce import front_vectors  # noqa: E402
+from solver.plan.candidates import enumerate_candidates  # noqa: E402
+from solver.plan.planner import prepare, solve  # noqa: E402
+from solver.schema.catalog import load_catalog  # noqa: E402
 from solver.schema.scenario import Scenario  # noqa: E402
 
 

@@ -1,16 +1,28 @@
 """gpuplan: which GPU configuration to rent or buy to serve an LLM, and what it costs and delivers.
 
+The package is laid out by stage, dependencies pointing one way (cli -> io -> plan -> predict -> schema):
+`solver.schema` (typed catalog and scenario, loading), `solver.predict` (memory, speed, the estimate
+of one configuration, calibration), `solver.plan` (candidates, constraint families, the CP-SAT model,
+Pareto front, explanation, validator, brute-force oracle), `solver.io` (scenario files, batch,
+what-if, reports), `solver.cli`.
+
 Python API::
 
-    from solver import load_catalog, solve
-    from solver.schema.scenario import Scenario
+    from solver import Scenario, estimate, load_catalog, solve
 
-    plan = solve(Scenario(model="llama-3.3-70b", context_tokens=8192, precision="fp8", users=50), load_catalog())
+    catalog = load_catalog()                      # built-in catalog; load_catalog(["overlay.yaml"]) adds overlays
+    plan = solve(Scenario(model="llama-3.3-70b", context_tokens=8192, precision="fp8", users=50), catalog)
     plan.front        # list of configuration dicts (cost_per_hour, output_tokens_per_s, tpot_ms, ...)
     plan.as_dict()    # what `gpuplan solve --format json` prints
+
+    est = estimate("llama-3.1-70b", "h100-sxm", tp=4, precision="fp8", engine="vllm", concurrency=16)
+    est.as_dict()     # what `gpuplan estimate --json` prints (see solver.predict.estimate.estimate_named)
 """
 
-from solver.catalog import Catalog, load_catalog
-from solver.plan import Plan, solve
+from solver.plan.planner import Plan, solve
+from solver.predict.estimate import Estimate
+from solver.predict.estimate import estimate_named as estimate
+from solver.schema.catalog import Catalog, load_catalog
+from solver.schema.scenario import Scenario
 
-__all__ = ["Catalog", "Plan", "load_catalog", "solve"]
+__all__ = ["Catalog", "Estimate", "Plan", "Scenario", "estimate", "load_catalog", "solve"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from solver.catalog import Catalog, load_catalog
+from solver.schema.catalog import Catalog, load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from solver.catalog import Catalog
-from solver.plan import Plan, solve
+from solver.plan.planner import Plan, solve
+from solver.schema.catalog import Catalog
 from solver.schema.scenario import Scenario
 
 

@@ -260,7 +260,7 @@ def gqa_moe_params(c: dict) -> tuple[int, int, int]:
     Hugging Face config (Mixtral-style keys: num_local_experts, intermediate_size = expert width),
     with the convention of reference/models.yaml (embeddings + lm_head if untied + every layer +
     norms; MTP modules excluded).  Reproduces that file's counts for Qwen3-235B-A22B
-    and Qwen3-30B-A3B exactly (tests/test_catalog.py)."""
+    and Qwen3-30B-A3B exactly (tests/schema/test_catalog.py)."""
     h, hd, heads, kvh = c["hidden_size"], c["head_dim"], c["num_attention_heads"], c["num_key_value_heads"]
     experts, k, inter = c["num_local_experts"], c["num_experts_per_tok"], c["intermediate_size"]
     attn = h * heads * hd + 2 * h * kvh * hd + heads * hd * h
@@ -279,7 +279,7 @@ def mla_moe_params(c: dict) -> tuple[int, int, int]:
     `first_k_dense_replace` dense layers, then routed + shared experts) from its Hugging Face config,
     with the convention of reference/models.yaml (as gqa_moe_params; the noaux_tc router's correction
     bias counted; a DSA model's indexer counted with its layer).  Given Kimi-K2.5's text config it
-    reproduces that file's Kimi-K2 counts exactly (the same text architecture; tests/test_catalog.py)."""
+    reproduces that file's Kimi-K2 counts exactly (the same text architecture; tests/schema/test_catalog.py)."""
     h, heads, kv_rank = c["hidden_size"], c["num_attention_heads"], c["kv_lora_rank"]
     nope, rope, v, q_rank = c["qk_nope_head_dim"], c["qk_rope_head_dim"], c["v_head_dim"], c.get("q_lora_rank")
     q = h * q_rank + q_rank + q_rank * heads * (nope + rope) if q_rank else h * heads * (nope + rope)

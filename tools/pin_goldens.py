@@ -1,4 +1,4 @@
-"""Write the expected objective values of the golden scenarios in tests/scenarios/ (regression pins).
+"""Write the expected objective values of the golden scenarios in tests/plan/scenarios/ (regression pins).
 
 Run after a deliberate change of the catalog, the calibration or the model, review the diff, commit:
     python tools/pin_goldens.py
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from solver.catalog import load_catalog
-from solver.plan import solve
+from solver.plan.planner import solve
+from solver.schema.catalog import load_catalog
 from solver.schema.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> None:
     cat = load_catalog()
-    for path in sorted((ROOT / "tests" / "scenarios").glob("*.yaml")):
+    for path in sorted((ROOT / "tests" / "plan" / "scenarios").glob("*.yaml")):
         text = path.read_text()
         doc = yaml.safe_load(text)
         if doc.get("expect", {}).get("status") == "infeasible":

@@ -33,8 +33,8 @@ def batch_cmd(scenarios_csv, output, fronts, workers, executor, ray_address, res
     Exit 0 if every row was solved, 4 if some rows are infeasible or in error (their reason is in the
     output), 2 on a bad header or catalog.
     """
-    from solver.batch import run_batch
     from solver.errors import EXIT_PARTIAL
+    from solver.io.batch import run_batch
 
     s = run_batch(scenarios_csv, output, fronts, workers, executor, ray_address, resume, tuple(catalog_paths))
     rate = (s.rows / s.seconds) if s.seconds else 0.0
@@ -44,7 +44,7 @@ def batch_cmd(scenarios_csv, output, fronts, workers, executor, ray_address, res
         top = sorted(s.chosen_gpus.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
         click.echo("cheapest GPU chosen: " + ", ".join(f"{g} x{n}" for g, n in top), err=True)
     if report_path:
-        from solver.report import batch_report
+        from solver.io.report import batch_report
 
         batch_report(output, fronts, report_path)
         click.echo(f"report: {report_path}", err=True)
@@ -63,7 +63,7 @@ def batch_cmd(scenarios_csv, output, fronts, workers, executor, ray_address, res
 def whatif_cmd(scenarios_csv, variants, output, workers, executor, ray_address, report_path, catalog_paths):
     """Cheapest configuration of every scenario under the base catalog and each variant, with the deltas."""
     from solver.errors import EXIT_PARTIAL, GpuplanError
-    from solver.whatif import run_whatif
+    from solver.io.whatif import run_whatif
 
     parsed = []
     for v in variants:
@@ -79,7 +79,7 @@ def whatif_cmd(scenarios_csv, variants, output, workers, executor, ray_address, 
                    f"scenarios (base {row['base_total_cost_per_hour']}); choice changed {row['choice_changed']}, "
                    f"became feasible {row['became_feasible']}, became infeasible {row['became_infeasible']}", err=True)
     if report_path:
-        from solver.report import whatif_report
+        from solver.io.report import whatif_report
 
         whatif_report(output, report_path)
         click.echo(f"report: {report_path}", err=True)

@@ -6,11 +6,11 @@ import contextlib
 
 import click
 
-from solver.catalog import Catalog, load_catalog
 from solver.cli.options import catalog_option, format_option
 from solver.cli.render import emit, to_yaml
 from solver.errors import UnknownIdError
-from solver.memory import token_budget_default
+from solver.predict.memory import token_budget_default
+from solver.schema.catalog import Catalog, load_catalog
 
 KINDS = ("gpus", "servers", "engines", "models")
 
@@ -86,7 +86,7 @@ def engine_row(e) -> dict:
 
 
 def model_row(m) -> dict:
-    from solver.memory import kv_bytes_per_token
+    from solver.predict.memory import kv_bytes_per_token
 
     return {
         "id": m.id,

@@ -9,7 +9,6 @@ import click
 
 from solver.cli.options import catalog_option
 from solver.cli.render import emit, print_table, to_json
-from solver.errors import GpuplanError
 from solver.schema.precision import parse_precision
 
 
@@ -41,11 +40,11 @@ kv_opt = click.option("--kv-precision", callback=_precision, default=None,
 @catalog_option
 def memory_cmd(model, context, precision, kv_precision, rule, engine, users, as_json, catalog_paths):
     """Memory a model needs and the minimum number of each catalog GPU to hold it."""
-    from solver.catalog import load_catalog
-    from solver.compat import sixteen_bit_kv
-    from solver.memory import GIB, sequence_bytes, weight_bytes
-    from solver.resolve import resolve_model
-    from solver.sizing import guide_need_gb, min_gpus_exact, min_gpus_guide
+    from solver.predict.compat import sixteen_bit_kv
+    from solver.predict.memory import GIB, sequence_bytes, weight_bytes
+    from solver.predict.sizing import guide_need_gb, min_gpus_exact, min_gpus_guide
+    from solver.schema.catalog import load_catalog
+    from solver.schema.resolve import resolve_model
 
     cat = load_catalog(catalog_paths)
     llm, known = resolve_model(cat, model)
@@ -105,22 +104,12 @@ def memory_cmd(model, context, precision, kv_precision, rule, engine, users, as_
 def estimate_cmd(model, gpu, tp, pp, ep, precision, kv_precision, engine, server, input_len, output_len, concurrency,
                  context, parallel_requests, as_json, catalog_paths):
     """Memory and speed of one fixed configuration, with an error band. Not fitting is an answer (exit 0)."""
-    from solver.catalog import load_catalog
-    from solver.compat import kv_precision_for
-    from solver.estimate import estimate
-    from solver.resolve import resolve_model
+    from solver.predict.estimate import estimate_named
+    from solver.schema.catalog import load_catalog
 
-    cat = load_catalog(catalog_paths)
-    llm, _ = resolve_model(cat, model)
-    srv = cat.server(server) if server else None
-    g = cat.gpu(gpu)
-    if srv is not None and srv.gpu != g.id:
-        raise GpuplanError(f"server {srv.id} carries {srv.gpu}, not {g.id}")
-    eng = cat.engine(engine)
-    if parallel_requests is not None:
-        eng = eng.model_copy(update={"max_parallel_requests": parallel_requests})
-    est = estimate(cat, llm, g, eng, precision, kv_precision_for(eng, g, precision, kv_precision), tp, pp,
-                   input_len, output_len, concurrency, context, srv, expert_parallel=ep)
+    est = estimate_named(model, gpu, tp=tp, pp=pp, ep=ep, precision=precision, kv_precision=kv_precision, engine=engine,
+                         server=server, input_len=input_len, output_len=output_len, concurrency=concurrency,
+                         context=context, parallel_requests=parallel_requests, catalog=load_catalog(catalog_paths))
     d = est.as_dict()
     if as_json:
         click.echo(to_json(d))
@@ -178,8 +167,8 @@ def calibrate_cmd(measurements, output, catalog_paths):
     models, each left out of the fit in turn (one model measured: of the fit's own residuals).  An
     engine measured on several GPUs of a class gets a burst factor per GPU (burst_factor_by_gpu).
     """
-    from solver.calibration import fit_all, overlay_yaml, read_measurements
-    from solver.catalog import load_catalog
+    from solver.predict.calibration import fit_all, overlay_yaml, read_measurements
+    from solver.schema.catalog import load_catalog
 
     cat = load_catalog(catalog_paths)
     rows, skipped = read_measurements(measurements, cat)

@@ -41,7 +41,7 @@ def scenario_options(func):
 
 
 def collect(file_data: dict, flags: dict) -> dict:
-    from solver.scenario_io import split_list
+    from solver.io.scenario_file import split_list
 
     data = dict(file_data)
     for name, value in flags.items():
@@ -114,10 +114,10 @@ def solve_cmd(scenario_file, single, fmt, plot_path, catalog_paths, **fields):
     Exit 0 with a front, 3 when nothing fits (the explanation says which requirements conflict and
     the nearest relaxation), 2 on bad input.
     """
-    from solver.catalog import load_catalog
     from solver.errors import EXIT_INFEASIBLE
-    from solver.plan import solve
-    from solver.scenario_io import build_scenario, load_scenario_file
+    from solver.io.scenario_file import build_scenario, load_scenario_file
+    from solver.plan.planner import solve
+    from solver.schema.catalog import load_catalog
 
     data = collect(load_scenario_file(scenario_file) if scenario_file else {}, fields)
     if single:
@@ -160,10 +160,10 @@ def solve_cmd(scenario_file, single, fmt, plot_path, catalog_paths, **fields):
 @catalog_option
 def sizing_table_cmd(precisions, contexts, sizes, rule, fmt, catalog_paths):
     """The guide's lost table: minimum GPUs per model size x context x precision, and the server it fits."""
-    from solver.catalog import load_catalog
-    from solver.scenario_io import split_list
+    from solver.io.scenario_file import split_list
+    from solver.predict.sizing import sizing_rows
+    from solver.schema.catalog import load_catalog
     from solver.schema.precision import parse_precision
-    from solver.sizing import sizing_rows
 
     cat = load_catalog(catalog_paths)
     rows = sizing_rows(cat, [parse_precision(p) for p in split_list(precisions)], [int(c) for c in split_list(contexts)],

@@ -92,7 +92,7 @@ class Parallelism(_Strict):
 
 class MemoryRule(_Strict):
     rule: Literal["fraction_of_total", "fraction_of_free_after_weights", "all_available", "sglang_reserve"] = Field(
-        description="how the engine sizes its KV pool (sglang_reserve: SGLang's own formula, solver.memory.sglang_reserved_gib)"
+        description="how the engine sizes its KV pool (sglang_reserve: SGLang's own formula, solver.predict.memory.sglang_reserved_gib)"
     )
     fraction: float | None = Field(None, gt=0, le=1, description="the default fraction (the fraction rules only)")
     source: list[str] = Field(min_length=1)
@@ -168,7 +168,7 @@ class Scheduling(_Strict):
     token_budget: list[TokenBudget] = Field(
         default_factory=list,
         description="the engine's default tokens per forward pass, by GPU: the first rule that applies (none: "
-                    "solver.memory.token_budget's default)")
+                    "solver.predict.memory.token_budget's default)")
     source: list[str] = Field(min_length=1)
     unverified: bool = Field(False, description="behaviour recalled, not read from a stored source")
 
@@ -227,7 +227,7 @@ class Engine(_Strict):
 
     def stated_token_budget(self, gpu: Gpu) -> int | None:
         """Tokens per forward pass on this GPU when the catalog states the engine's default
-        (scheduling.token_budget); solver.memory.token_budget resolves the rest."""
+        (scheduling.token_budget); solver.predict.memory.token_budget resolves the rest."""
         rule = first_applying(self.scheduling.token_budget, gpu) if self.scheduling else None
         return rule.tokens if rule is not None else None
 

@@ -1,0 +1,167 @@
+"""Batch CSV in and out: header validation, streaming rows, result rows, and resume bookkeeping.
+
+Input columns are the Scenario fields (`id` optional); list fields hold ';'-separated values.
+Output (`results.csv`): one row per input row, in input order (RESULT_COLUMNS).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from solver.errors import GpuplanError, closest
+from solver.io.scenario_file import format_validation
+from solver.schema.scenario import Scenario
+
+LIST_SEP = ";"
+VALID_COLUMNS = list(Scenario.model_fields)
+PICKS = ("cheapest", "fastest", "balanced")
+PICK_FIELDS = ("gpu", "gpus", "server", "servers", "engine", "tp", "pp", "ep", "replicas", "cost_per_hour",
+               "output_tokens_per_s", "output_tokens_per_s_per_user", "tpot_ms", "ttft_ms", "deployment_option")
+RESULT_COLUMNS = ["row", "id", "status", "reason", "front_size", "currency"] + [f"{p}_{f}" for p in PICKS for f in PICK_FIELDS]
+
+
+def validate_header(header: list[str], path: str) -> None:
+    """Unknown or missing columns are a user error naming them with the closest valid names."""
+    problems = []
+    seen = set()
+    for col in header:
+        c = col.strip()
+        if c in seen:
+            problems.append(f"column '{c}' appears twice")
+        seen.add(c)
+        if c not in VALID_COLUMNS:
+            near = closest(c, VALID_COLUMNS)
+            problems.append(f"unknown column '{c}'" + (f" (did you mean {', '.join(near)}?)" if near else ""))
+    if "model" not in seen and "params_b" not in seen:
+        problems.append("missing column 'model' (or 'params_b'): every scenario needs a model")
+    if problems:
+        raise GpuplanError(f"{path}: bad header: " + "; ".join(problems) + f". Valid columns: {', '.join(VALID_COLUMNS)}")
+
+
+def read_rows(path: str | Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+    """(header, iterator of (row number from 1, cells)); streams the file, BOM tolerated."""
+    fh = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed by the generator
+    reader = csv.reader(fh)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        fh.close()
+        raise GpuplanError(f"{path}: empty file (no header)") from None
+    except (csv.Error, UnicodeDecodeError) as e:
+        fh.close()
+        raise GpuplanError(f"{path}: not a readable CSV: {e}") from None
+    validate_header(header, str(path))
+
+    def rows() -> Iterator[tuple[int, list[str]]]:
+        n = 0
+        try:
+            while True:
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except (csv.Error, UnicodeDecodeError) as e:
+                    n += 1
+                    yield n, ["\x00error", str(e)]
+                    continue
+                n += 1
+                yield n, cells
+        finally:
+            fh.close()
+
+    return header, rows()
+
+
+def cells_to_scenario(header: list[str], cells: list[str], row: int) -> Scenario:
+    """A Scenario from one CSV row; raises GpuplanError with the row's problem."""
+    if cells[:1] == ["\x00error"]:
+        raise GpuplanError(f"unreadable row: {cells[1]}")
+    if not any(c.strip() for c in cells):
+        raise GpuplanError("empty row")
+    if len(cells) > len(header):
+        raise GpuplanError(f"{len(cells)} values for {len(header)} columns (extra values past the header: {cells[len(header):]})")
+    if len(cells) < len(header):
+        raise GpuplanError(f"{len(cells)} values for {len(header)} columns (missing: {', '.join(header[len(cells):])})")
+    data: dict = {}
+    for col, raw in zip(header, cells, strict=True):
+        v = raw.strip()
+        if v == "":
+            continue
+        field = Scenario.model_fields[col]
+        data[col] = [x.strip() for x in v.split(LIST_SEP) if x.strip()] if "list" in str(field.annotation) else v
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        raise GpuplanError(format_validation(e, f"row {row}").replace("\n", "; ")) from None
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return repr(round(v, 6))
+    return str(v)
+
+
+def pick_configs(front: list[dict]) -> dict[str, dict | None]:
+    """The cheapest, the fastest and a balanced configuration of a front.
+
+    balanced: the configuration nearest the ideal point (lowest cost, highest throughput) once both
+    are scaled to [0, 1] over the front; without prices, nearest to (lowest TPOT, highest throughput)."""
+    if not front:
+        return {p: None for p in PICKS}
+    priced = [c for c in front if c["cost_per_hour"] is not None]
+    cheapest = min(priced, key=lambda c: (c["cost_per_hour"], -c["output_tokens_per_s"])) if priced else None
+    fastest = max(front, key=lambda c: (c["output_tokens_per_s"], -(c["cost_per_hour"] or 0)))
+    pool = priced or front
+    xkey = (lambda c: c["cost_per_hour"]) if priced else (lambda c: c["tpot_ms"])
+    xs = [xkey(c) for c in pool]
+    ys = [c["output_tokens_per_s"] for c in pool]
+    span = lambda a: (max(a) - min(a)) or 1.0  # noqa: E731
+    def dist(c):
+        return math.hypot((xkey(c) - min(xs)) / span(xs), (max(ys) - c["output_tokens_per_s"]) / span(ys))
+    balanced = min(pool, key=lambda c: (dist(c), xkey(c)))
+    return {"cheapest": cheapest, "fastest": fastest, "balanced": balanced}
+
+
+def result_row(row: int, sid: str, status: str, reason: str, front: list[dict], currency: str | None) -> list[str]:
+    picks = pick_configs(front)
+    out = [str(row), sid, status, reason.replace("\n", " "), str(len(front)), currency or ""]
+    for p in PICKS:
+        c = picks[p]
+        out += [_fmt(c.get(f)) if c else "" for f in PICK_FIELDS]
+    return out
+
+
+def csv_line(cells: list[str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(cells)
+    return buf.getvalue()
+
+
+def front_line(row: int, sid: str, status: str, front: list[dict], explanation: dict | None) -> str:
+    return json.dumps({"row": row, "id": sid, "status": status, "front": front, "explanation": explanation},
+                      sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def complete_lines(path: Path) -> tuple[int, int]:
+    """(number of complete lines, byte offset just after the last one) of a file; a crash can leave a
+    partial last line, which a resume discards."""
+    if not path.exists():
+        return 0, 0
+    lines, end, pos = 0, 0, 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            n = chunk.count(b"\n")
+            if n:
+                lines += n
+                end = pos + chunk.rfind(b"\n") + 1
+            pos += len(chunk)
+    return lines, end

@@ -1,0 +1,291 @@
+"""Candidate replica shapes and load levels for one scenario, each evaluated by the estimate model.
+
+A *shape* fixes the server SKU (hence GPU type and interconnect), the engine, TP and PP; a replica
+uses TP x PP GPUs, inside one server (several replicas may share it) or across whole servers.  A
+*load level* fixes how many users one replica carries, c; it implies the replica count
+r = ceil(peak users / c).  Levels come from a ladder (1, 2, 4, ... up to the peak users) plus the
+largest c that memory allows and the largest c that meets the service targets, so the cheapest
+configuration of every shape is among the options.  Shape-level impossibilities (engine not on that
+hardware, precision unsupported, parallelism rule, weights do not fit) become rejections with reasons.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from solver.plan.families import (
+    AllowedHardware,
+    needs_price,
+    server_count_breaks,
+    service_active,
+    service_breaks,
+    shape_breaks,
+    shape_problem,
+)
+from solver.plan.options import MAX_REPLICA_SERVERS, Candidates, Option, Shape
+from solver.predict.compat import (
+    engine_runs,
+    features_ok,
+    kv_precision_for,
+    kv_precision_ok,
+    parallelism_ok,
+    precision_path,
+)
+from solver.predict.estimate import band_factors
+from solver.predict.fabric import fabric_of, links_of
+from solver.predict.memory import plan_memory, token_budget
+from solver.predict.speed import Perf, ReplicaSpeed
+from solver.schema.calibration import PerfFactors
+from solver.schema.catalog import Catalog
+from solver.schema.engine import Engine
+from solver.schema.hardware import Server
+from solver.schema.llm import LlmModel
+from solver.schema.pricing import hourly_price
+from solver.schema.scenario import Scenario
+
+#: which shapes an enumeration evaluates:
+#: all          every shape (the brute-force oracle, tests)
+#: feasible     only shapes no shape-level family forbids (the planner: exactly what those families'
+#:              CP-SAT constraints would do, decided before any memory or speed evaluation)
+#: in_scope_rest  shapes on hardware the scenario allows and can price, that a non-scope shape-level
+#:              family forbids (fallback precision, engine features, multi-server): the explanation's
+#:              complement of `feasible`
+#: out_of_scope shapes on hardware not allowed or without a price (the explanation's "fits on ...")
+SELECT = ("all", "feasible", "in_scope_rest", "out_of_scope")
+
+
+def ladder(limit: int) -> list[int]:
+    out, c = [], 1
+    while c < limit:
+        out.append(c)
+        c *= 2
+    out.append(limit)
+    return out
+
+
+def layouts_for(server: Server, engine: Engine, model: LlmModel) -> list[tuple[int, int, int]]:
+    """(tp, pp, servers_per_replica) worth trying on this server."""
+    n = server.gpu_count
+    out = []
+    g = 1
+    while g <= n:
+        for tp in (d for d in range(1, g + 1) if g % d == 0):
+            out.append((tp, g // tp, 1))
+        g *= 2
+    if n not in [x[0] * x[1] for x in out]:  # 1/2/4/8/16 are powers of two; kept for safety
+        out.append((n, 1, 1))
+    if server.network is not None and engine.parallelism.multi_server:
+        s = 2
+        while s <= MAX_REPLICA_SERVERS:
+            out.append((n, s, s))  # TP inside a server, PP across servers (engines' recommended layout)
+            s *= 2
+    return out
+
+
+def expert_layouts(engine: Engine, model: LlmModel, tp: int, factors: PerfFactors) -> tuple[int, ...]:
+    """The expert-parallel degrees worth trying: 1 (experts split by TP), and TP itself where the engine
+    spreads experts whole (EP = TP: vLLM's EP_SIZE = TP x DP with one DP rank, SGLang's all-to-all
+    backends need ep_size == tp_size), the expert count divides over the GPUs, and the engine's fitted EP
+    efficiency is above 1 — where the calibration found whole experts read faster than TP-split ones
+    (TensorRT-LLM).  At or below 1 (vLLM 0.92, SGLang 0.96: EP as TP within the fit's noise) the EP twin
+    has the same memory and cost and slower decode steps, and offering it would double the layouts to
+    evaluate for nothing a plan could use: `gpuplan estimate --ep` still gives its numbers."""
+    if (tp > 1 and model.moe is not None and engine.parallelism.expert_parallel and model.moe.experts % tp == 0
+            and factors.moe_ep_efficiency > 1):
+        return (1, tp)
+    return (1,)
+
+
+def _describe(server: Server, engine: Engine, tp: int, pp: int, ep: int = 1) -> str:
+    return f"{server.id} / {engine.id} / TP{tp} PP{pp}" + (f" EP{ep}" if ep > 1 else "")
+
+
+def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, select: str = "all",
+                         screen: bool = True, stop: Callable[[Candidates], bool] | None = None,
+                         memo: dict[tuple, Any] | None = None) -> Candidates:
+    """Shapes and their evaluated load levels (`select`: see SELECT).
+
+    screen=True skips configurations that provably break a service target (metrics worsen with the
+    load: a shape too slow with one user per replica, levels above the largest load meeting the
+    targets), recording what they break in `blocked`; the front is unchanged, since they are
+    infeasible.  `stop` ends the enumeration early once it returns True (a feasibility search);
+    such a search also skips shapes whose least possible servers or cost break max_servers or budget.
+    `memo` shares memory and speed evaluations between enumerations of the *same* scenario (the
+    planner's and the explanation's); it is keyed by hardware and layout, not by the workload.
+    """
+    if select not in SELECT:
+        raise ValueError(f"select must be one of {SELECT}")
+    early = select == "feasible"  # shape-level families checked before any memory or speed evaluation
+    engines = list(catalog.engines.values()) if scenario.engine == "any" else [catalog.engine(scenario.engine)]
+    peak = scenario.peak_users
+    seq, ctx = scenario.prompt_tokens + scenario.output_tokens, scenario.context_tokens
+    cands = Candidates(model=model, shapes=[], options=[], peak_users=peak)
+    rej = cands.rejections
+    # memory and speed depend on the GPU, engine, layout and links, not on who sells the server: many
+    # SKUs share them, so both are evaluated once per scenario (measured: sharing them between batch
+    # rows too cost more memory and time than its rare hits saved)
+    if memo is None:
+        memo = {}
+    for server in catalog.servers.values():
+        gpu = catalog.gpus[server.gpu]
+        price = hourly_price(server, scenario.currency, catalog.pricing)
+        why = AllowedHardware.hardware_problem(gpu, server, scenario)
+        if why is None and price is None and needs_price(scenario):
+            why = f"price_known: {server.id} has no {scenario.currency} price"
+        in_scope = why is None  # hardware the scenario allows and can price
+        if select == "out_of_scope" and in_scope:
+            continue
+        if select in ("feasible", "in_scope_rest") and not in_scope:
+            if early:
+                cands.presolved.append((server.id, why))
+            continue
+        for engine in engines:
+            head = f"{server.id} / {engine.id}"
+            v = engine_runs(engine, gpu)
+            if not v.ok:
+                rej.append((head, v.reason))
+                continue
+            path, note = precision_path(engine, gpu, scenario.precision)
+            if path == "unsupported":
+                rej.append((head, note))
+                continue
+            kv = kv_precision_for(engine, gpu, scenario.precision, scenario.kv_precision)
+            v = kv_precision_ok(engine, gpu, kv)
+            if not v.ok:
+                rej.append((head, v.reason))
+                continue
+            feat = features_ok(engine, gpu, scenario.features)
+            pair_bad = (path == "fallback" and not scenario.allow_fallback_precision) or not feat.ok
+            if early and pair_bad:
+                cands.presolved.append((head, note if path == "fallback" and not scenario.allow_fallback_precision else feat.reason))
+                continue
+            factors, exact = catalog.factors(engine.id, gpu.compat_key)
+            fab = fabric_of(server, gpu)
+            for tp, pp, spr in layouts_for(server, engine, model):
+                if early and spr > 1 and not scenario.allow_multi_server:
+                    continue
+                if select == "in_scope_rest" and not (pair_bad or (spr > 1 and not scenario.allow_multi_server)):
+                    continue  # the planner's own enumeration covered it
+                desc = _describe(server, engine, tp, pp)
+                v = parallelism_ok(engine, model, tp, pp, spr > 1)
+                if not v.ok:
+                    rej.append((desc, v.reason))
+                    continue
+                mkey = ("memory", gpu.id, engine.id, tp, pp)
+                mem = memo.get(mkey)
+                if mem is None:
+                    mem = memo[mkey] = plan_memory(model, gpu, engine, scenario.precision, kv, tp, pp, 1, seq, ctx,
+                                                   scenario.memory_rule)
+                if mem.max_concurrency < 1:
+                    rej.append((desc, mem.reason or "does not fit"))
+                    continue
+                gpr = tp * pp
+                for ep in expert_layouts(engine, model, tp, factors):  # memory is the same either way; the speed is not
+                    desc = _describe(server, engine, tp, pp, ep)
+                    shape = Shape(
+                        key=f"{server.id}|{engine.id}|tp{tp}|pp{pp}" + (f"|ep{ep}" if ep > 1 else ""), server=server, gpu=gpu,
+                        engine=engine, tp=tp, pp=pp,
+                        gpus_per_replica=gpr, servers_per_replica=spr, replicas_per_server=0 if spr > 1 else server.gpu_count // gpr,
+                        precision_path=path, precision_note=note, kv_precision=kv, feature_problem=None if feat.ok else feat.reason,
+                        price_per_hour=price, kv_pool_gib=mem.kv_pool_gib, max_users_memory=mem.max_concurrency,
+                        calibrated=exact, band=band_factors(factors, exact), ep=ep, running_cap=mem.running_cap)
+                    if early:
+                        why = shape_problem(shape, scenario)
+                        if why:
+                            cands.presolved.append((desc, why))
+                            continue
+                    if stop is not None and _hopeless(shape, scenario, peak):
+                        continue
+                    n = len(cands.options)
+                    _add_options(cands, scenario, shape, factors, fab, mem.kv_per_sequence_gib, screen, memo, stop is not None)
+                    if len(cands.options) > n:
+                        cands.shapes.append(shape)
+                    elif early:
+                        cands.presolved.append((desc, "service targets: missed even with one user per replica"))
+                    if stop is not None and stop(cands):
+                        return cands
+    return cands
+
+
+def _hopeless(shape: Shape, sc: Scenario, peak: int) -> bool:
+    """No load level can meet max_servers, stock or the budget: even the fewest replicas memory allows are too many."""
+    per_replica = min(peak, shape.max_users_memory)  # memory's count already stops at the engine's running cap
+    return server_count_breaks(shape, shape.servers_for(math.ceil(peak / per_replica)), sc)
+
+
+def _speed_entry(*args: Any) -> tuple[ReplicaSpeed, dict[int, Perf]]:
+    """A layout's speed model and its evaluated loads (users per replica -> Perf)."""
+    return ReplicaSpeed(*args), {}
+
+
+def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, fab, kv_seq_gib: float,
+                 screen: bool, memo: dict[tuple, Any], search: bool = False) -> None:
+    """Evaluate the shape's load levels into `cands`; a feasibility `search` skips, unevaluated, the
+    levels whose server count or cost already breaks max_servers, stock or the budget."""
+    peak = cands.peak_users
+    levels = set(ladder(peak))
+    cap = min(peak, shape.max_users_memory)  # what memory holds, already at most the engine's running cap
+    levels.add(cap)
+    options: dict[int, Option] = {}
+    # keyed by the links the layout uses, not the server's whole fabric: SKUs of one GPU share it
+    skey = ("speed", shape.gpu.id, shape.engine.id, links_of(fab, shape.tp, shape.pp), shape.tp, shape.pp, shape.ep,
+            shape.precision_path, shape.kv_precision)
+    entry = memo.get(skey)
+    if entry is None:
+        entry = memo[skey] = _speed_entry(cands.model, shape.gpu, fab, scenario.precision, shape.precision_path == "native",
+                                          shape.kv_precision, shape.tp, shape.pp, scenario.prompt_tokens, scenario.output_tokens,
+                                          factors, shape.running_cap, shape.engine.mixes_prefill,
+                                          token_budget(shape.engine, shape.gpu), shape.ep)
+    speed, at_load = entry
+
+    def option(users: int) -> Option:
+        """The configuration carrying `users` per replica (evaluated once)."""
+        if users not in options:
+            r = math.ceil(peak / users)
+            p = at_load.get(users)
+            if p is None:
+                p = at_load[users] = speed.at(users)
+            options[users] = Option(
+                shape=shape, users_per_replica=users, replicas=r, servers=shape.servers_for(r),
+                kv_need_gib=kv_seq_gib * shape.running(users),
+                perf=p, total_tokens_per_s=r * p.output_tokens_per_s)
+        return options[users]
+
+    lo: int | None = None  # the largest load meeting the service targets, when there are targets
+    above: frozenset[str] = frozenset()
+    if service_active(scenario):
+        cands.single_user.append(option(1))
+        first = service_breaks(option(1), scenario)
+        if first and screen:  # TPOT, TTFT and per-user speed only worsen with the load: no level can meet them
+            cands.blocked.add(first | shape_breaks(shape, scenario))
+            cands.screened_shapes += 1
+            return
+        lo, hi = (1, cap) if not first else (0, 0)  # largest load meeting the service targets
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if not service_breaks(option(mid), scenario):
+                lo = mid
+            else:
+                hi = mid - 1
+        if lo >= 1:
+            levels.add(lo)
+        if lo < cap:
+            above = service_breaks(option(lo + 1), scenario)  # non-empty: the search saw lo + 1 miss a target
+        else:
+            lo = None  # every load memory allows meets the targets: nothing to screen
+    seen_r: set[int] = set()
+    for c in sorted(levels, reverse=True):
+        r = math.ceil(peak / c)
+        if r in seen_r:
+            continue
+        seen_r.add(r)
+        users = math.ceil(peak / r)  # load actually carried per replica
+        if search and server_count_breaks(shape, shape.servers_for(r), scenario):
+            continue
+        if screen and lo is not None and users > lo:
+            cands.blocked.add(above | shape_breaks(shape, scenario))
+            cands.screened_levels += 1
+            continue
+        cands.options.append(option(users))

@@ -1,0 +1,88 @@
+"""Exact reduction before the model: drop options that another option dominates on everything.
+
+Option A makes option B redundant when A is at least as good on every quantity a constraint family
+or an objective reads (VRAM excess, users served, servers, stock slack, TPOT, TTFT, per-user speed,
+total throughput, cost): then A is feasible whenever B is and scores at least as well, so B is never
+needed on the front.  Among identical vectors the first option is kept (one configuration per
+objective vector).  CP-SAT's presolve finds the same dominations ('domination: in exactly one') but
+on every solve of the Pareto loop; doing it once here keeps each solve small.
+"""
+
+from __future__ import annotations
+
+from solver.plan.families import (
+    capacity,
+    cost_int,
+    needs_price,
+    per_user_int,
+    tpot_int,
+    tput_int,
+    ttft_int,
+    vram_excess_int,
+)
+from solver.plan.options import Option
+from solver.schema.scenario import Scenario
+
+BIG = 10**15
+
+
+def metric_rows(options: list[Option], sc: Scenario) -> list[list[int]]:
+    """One row per option, every column 'smaller is better'."""
+    lat_tpot = "latency" in sc.objectives and sc.latency_metric == "tpot"
+    lat_ttft = "latency" in sc.objectives and sc.latency_metric == "ttft"
+    rows = []
+    for o in options:
+        st = o.shape.server.stock
+        r = [vram_excess_int(o), -capacity(o), o.servers, -(st - o.servers) if st is not None else -BIG]
+        if sc.max_tpot_ms is not None or lat_tpot:
+            r.append(tpot_int(o))
+        if sc.max_ttft_ms is not None or lat_ttft:
+            r.append(ttft_int(o))
+        if sc.min_tokens_per_s_per_user is not None:
+            r.append(-per_user_int(o))
+        if sc.min_total_tokens_per_s is not None or "throughput" in sc.objectives:
+            r.append(-tput_int(o))
+        if needs_price(sc):
+            c = cost_int(o, sc.cost_unit)
+            r.append(BIG if c is None else c)
+            if sc.cost_unit != "per_hour" and sc.budget_per_hour is not None:
+                c = cost_int(o, "per_hour")
+                r.append(BIG if c is None else c)
+        rows.append(r)
+    return rows
+
+
+def prune_dominated(options: list[Option], sc: Scenario) -> list[Option]:
+    """The options no other option makes redundant (see the module docstring), in input order."""
+    if len(options) < 2:
+        return list(options)
+    import numpy as np
+
+    kept = skyline(np.array(metric_rows(options, sc), dtype=np.int64))
+    return [options[i] for i in kept]
+
+
+def skyline(m, block: int = 32):
+    """Indices (ascending) of the rows of `m` that no other row is at least as good as everywhere
+    (smaller is better); of identical rows the first is kept.
+
+    Rows are visited in lexicographic order, where a dominator comes before what it dominates.  A row
+    is dropped when an earlier row is at least as good everywhere; that row is then dominated by a kept
+    one too (domination is transitive), so each block of rows is compared, in numpy, with the rows kept
+    from earlier blocks and with the earlier rows of its own block."""
+    import numpy as np
+
+    n = len(m)
+    order = np.lexsort(m.T[::-1])  # by column 0, then 1, ...; stable, so equal rows keep input order
+    rows = m[order]
+    keep = np.zeros(n, dtype=bool)
+    kept = rows[:0]
+    for a in range(0, n, block):
+        blk = rows[a:a + block]
+        ge = (blk[:, None, :] <= blk[None, :, :]).all(axis=2)  # ge[i, j]: row i at least as good as row j
+        dropped = np.triu(ge, 1).any(axis=0)  # by an earlier row of the block
+        if len(kept):
+            dropped |= (kept[None, :, :] <= blk[:, None, :]).all(axis=2).any(axis=1)
+        keep[a:a + block] = ~dropped
+        kept = np.concatenate([kept, blk[~dropped]])
+    return np.sort(order[keep])

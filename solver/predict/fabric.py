@@ -1,0 +1,82 @@
+"""The links a replica's GPUs talk over, derived from its server, and the cost of an all-reduce on them.
+
+GB/s are per direction; latencies in microseconds.  A TP group inside the server's fast domain
+(NVLink/NVSwitch/xGMI) uses it; otherwise PCIe; a group larger than a server uses the network.
+The all-reduce is a ring: 2(n-1)/n x bytes / bandwidth + latency x 2 ceil(log2 n).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from solver.schema.hardware import Gpu, Server
+
+PCIE_GBS = {3: 16.0, 4: 32.0, 5: 64.0, 6: 128.0}  # per direction, x16 link, by PCIe generation
+PCIE_LATENCY_US = 10.0
+
+
+@dataclass(frozen=True)
+class Fabric:
+    """Links a replica's GPUs use, derived from its server (GB/s per direction, microseconds)."""
+
+    kind: str
+    intra_gbs: float
+    intra_latency_us: float
+    fast_domain: int
+    pcie_gbs: float
+    gpus_per_server: int
+    net_gbs: float | None
+    net_latency_us: float | None
+
+
+def fabric_of(server: Server, gpu: Gpu) -> Fabric:
+    ic, net = server.interconnect, server.network
+    return Fabric(
+        kind=ic.kind,
+        intra_gbs=ic.per_gpu_gbs,
+        intra_latency_us=ic.latency_us,
+        fast_domain=ic.fast_domain_gpus,
+        pcie_gbs=PCIE_GBS.get(gpu.pcie_gen or 4, 32.0),
+        gpus_per_server=server.gpu_count,
+        net_gbs=net.gbps_per_gpu / 8 if net else None,
+        net_latency_us=net.latency_us if net else None,
+    )
+
+
+def tp_link(f: Fabric, tp: int) -> tuple[float, float, str]:
+    """(GB/s, latency us, name) of the link a TP group of `tp` GPUs uses."""
+    if tp <= max(f.fast_domain, 1) and f.kind not in ("none", "pcie"):
+        return f.intra_gbs, f.intra_latency_us, f.kind
+    if tp <= f.gpus_per_server:
+        return f.pcie_gbs, PCIE_LATENCY_US, "pcie"
+    return min(f.net_gbs or 1e-9, f.intra_gbs or f.pcie_gbs), f.net_latency_us or 50.0, "network"
+
+
+@dataclass(frozen=True)
+class Links:
+    """All a layout's speed uses of its fabric: its TP group's link and, with PP, the stages' point-to-point
+    link (GB/s per direction, us).  Servers whose links a layout uses alike (any two for TP1 PP1) give
+    equal Links, so the planner evaluates one speed model for all of them."""
+
+    tp_gbs: float
+    tp_latency_us: float
+    p2p_gbs: float
+    p2p_latency_us: float
+
+
+def links_of(f: Fabric, tp: int, pp: int) -> Links:
+    tp_gbs, tp_lat = tp_link(f, tp)[:2] if tp > 1 else (1.0, 0.0)  # one GPU all-reduces nothing
+    if pp > 1:  # across servers when the replica spans them
+        across = tp * pp > f.gpus_per_server
+        p2p_gbs = (f.net_gbs or 1e-9) if across else (f.intra_gbs if f.kind not in ("none", "pcie") else f.pcie_gbs)
+        p2p_lat = (f.net_latency_us or 50.0) if across else PCIE_LATENCY_US
+    else:
+        p2p_gbs, p2p_lat = 1.0, 0.0
+    return Links(tp_gbs, tp_lat, p2p_gbs, p2p_lat)
+
+
+def allreduce_s(n: int, nbytes: float, gbs: float, latency_us: float) -> float:
+    if n <= 1:
+        return 0.0
+    return 2 * (n - 1) / n * nbytes / (gbs * 1e9) + latency_us * 1e-6 * 2 * math.ceil(math.log2(n))
