@@ -92,13 +92,10 @@ def test_models_equal_reference(catalog, reference):
 
 
 def test_config_models_count_parameters_like_the_reference(catalog, reference):
-    """tools/build_catalog.py counts a model known only by its config.json (MiniMax-M2.5) with the
+    """tools/catalog_sources/model_configs.py counts a model known only by its config.json (MiniMax-M2.5) with the
     reference's convention: given the Qwen3 MoE models' configs it reproduces the reference counts."""
-    import importlib.util
+    from tools.catalog_sources import model_configs as bc
 
-    spec = importlib.util.spec_from_file_location("build_catalog", Path(__file__).resolve().parents[2] / "tools" / "build_catalog.py")
-    bc = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bc)
     for m in yaml.safe_load((reference / "models.yaml").read_text())["models"]:
         if m["id"] not in ("qwen3-235b-a22b", "qwen3-30b-a3b"):
             continue
