@@ -6,7 +6,7 @@ rows: the nested leave-one-model-out that `gpuplan calibrate` runs on its traini
 band; printed and saved (JSON): the share of M's held-out TPOTs and TTFTs inside, and the band's median
 high / low, overall and per engine and GPU.  All rules have a nominal 90% coverage:
 
-- percentile: the 5th-95th percentiles of the residuals (shipped until session 8);
+- percentile: the 5th-95th percentiles of the residuals (the rule before the symmetric one);
 - symmetric: +- the 90th percentile of |residual| (shipped: `band`);
 - model-weighted: percentile, each model N weighing the same instead of each row;
 - model-weighted symmetric: symmetric, each model N weighing the same.

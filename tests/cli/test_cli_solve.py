@@ -104,7 +104,7 @@ def test_python_api():
 
 def test_explanation_bytes_do_not_depend_on_the_hash_seed():
     """Families tie in the explanation's counts; set iteration order varies with PYTHONHASHSEED, the
-    output must not (session 3 found 'budget cap' and 'maximum servers' swapping between processes)."""
+    output must not ('budget cap' and 'maximum servers' once swapped between processes)."""
     import os
 
     args = ["solve", "--model", "gemma-3-12b", "--context-tokens", "131072", "--input-tokens", "100000",

@@ -24,7 +24,7 @@ def band(xs: list[float]) -> tuple[float, float]:
 
     Symmetric on purpose: the residuals come from a few held-out models, each off by its own offset,
     and the side those models fell on does not carry over to the next one.  On the calibration data
-    (leave-one-model-out, nested; 1,276 rows, session 8) the 5th-95th percentile band covered 78.6%
+    (leave-one-model-out, nested, 1,276 rows) the 5th-95th percentile band covered 78.6%
     of held-out TPOTs and 87.1% of TTFTs; this one, of about the same median width, 85.2% and 89.2%
     (docs/model.md)."""
     half = round(quantile([abs(x) for x in xs], 0.9), 4)

@@ -60,7 +60,7 @@ def unmeasured_engine(fits: list[PerfFactors]) -> PerfFactors:
     hardware efficiencies (shared in a joint fit), the largest of their per-engine overheads and burst
     factors (on a GPU with burst factors of its own, the largest there), and the envelope of their error bands.  An engine nobody measured is not assumed to serve
     faster than any measured one: a planner ranking configurations on cost must not prefer it on a
-    guess (session 4: with pooled factors, llama.cpp out-ranked vLLM for 500 chat users)."""
+    guess (with pooled factors, llama.cpp out-ranked vLLM for 500 chat users)."""
     first = fits[0]
     # the slowest: the largest overhead and burst factor, the smallest efficiency
     worst = {p: (min if p.endswith("efficiency") else max)(getattr(f, p) for f in fits) for p in OWN}
