@@ -16,6 +16,7 @@ EXIT_INTERNAL = 1  # an unexpected exception: a bug
 EXIT_USER = 2  # bad input: arguments, scenario, catalog
 EXIT_INFEASIBLE = 3  # the scenario is valid but no configuration satisfies it
 EXIT_PARTIAL = 4  # batch: some rows were infeasible or in error; the others were solved
+EXIT_INCOMPLETE = 5  # the run stopped before its end (an output could not be written, a worker died); what was written is kept
 
 
 def closest(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:
@@ -69,3 +70,11 @@ class InfeasibleError(GpuplanError):
     def __init__(self, message: str, explanation: object | None = None):
         self.explanation = explanation
         super().__init__(message)
+
+
+class IncompleteRunError(GpuplanError):
+    """A run that stopped before its end through no fault of its input: an output could not be written
+    (disk full, no permission, read-only file system) or a worker process died.  What was written is
+    kept; the message says how to finish (`--resume` for a batch)."""
+
+    exit_code = EXIT_INCOMPLETE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from solver.cli.options import catalog_option
+from solver.cli.options import OutputPath, catalog_option
 
 executor_options = [
     click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True, help="Parallel workers (processes or Ray CPUs)."),
@@ -21,11 +21,11 @@ def with_executor(f):
 
 @click.command("batch")
 @click.argument("scenarios_csv", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="results.csv: one row per input row, in order.")
-@click.option("--fronts", type=click.Path(dir_okay=False), default=None, help="fronts.jsonl: every front in full.")
+@click.option("-o", "--output", required=True, type=OutputPath(), help="results.csv: one row per input row, in order.")
+@click.option("--fronts", type=OutputPath(), default=None, help="fronts.jsonl: every front in full.")
 @with_executor
 @click.option("--resume", is_flag=True, help="Finish an interrupted run (keeps the complete rows already written).")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Self-contained HTML report.")
+@click.option("--report", "report_path", type=OutputPath(), default=None, help="Self-contained HTML report.")
 @catalog_option
 def batch_cmd(scenarios_csv, output, fronts, workers, executor, ray_address, resume, report_path, catalog_paths):
     """Solve every scenario of a CSV (columns = scenario fields, lists ';'-separated).
@@ -56,9 +56,9 @@ def batch_cmd(scenarios_csv, output, fronts, workers, executor, ray_address, res
 @click.argument("scenarios_csv", type=click.Path(exists=True, dir_okay=False))
 @click.option("--variant", "variants", multiple=True, required=True, metavar="NAME=OVERLAY.yaml",
               help="A catalog variant (overlay over the base catalog); repeatable.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="whatif.csv (a summary goes to <output>.summary.csv).")
+@click.option("-o", "--output", required=True, type=OutputPath(), help="whatif.csv (a summary goes to <output>.summary.csv).")
 @with_executor
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), default=None, help="Self-contained HTML report.")
+@click.option("--report", "report_path", type=OutputPath(), default=None, help="Self-contained HTML report.")
 @catalog_option
 def whatif_cmd(scenarios_csv, variants, output, workers, executor, ray_address, report_path, catalog_paths):
     """Cheapest configuration of every scenario under the base catalog and each variant, with the deltas."""

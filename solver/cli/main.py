@@ -16,8 +16,10 @@ from solver.errors import EXIT_INTERNAL, GpuplanError
 def cli(ctx: click.Context, debug: bool) -> None:
     """gpuplan: which GPU configuration to rent or buy to serve an LLM, and what it costs and delivers.
 
-    Exit codes: 0 ok; 2 bad input (arguments, scenario, catalog); 3 infeasible scenario;
-    4 batch finished with some rows infeasible or in error; 1 internal error (a bug).
+    Exit codes: 0 ok; 2 bad input (arguments, scenario, catalog, measurements, output path);
+    3 infeasible scenario; 4 batch finished with some rows infeasible or in error; 5 run stopped
+    before its end (an output could not be written, a worker died: --resume finishes a batch);
+    1 internal error (a bug).
     """
     ctx.obj = {"debug": debug}
 

@@ -20,3 +20,25 @@ format_option = click.option(
     show_default=True,
     help="Output format.",
 )
+
+
+class OutputPath(click.Path):
+    """A file the command will write, checked before any work starts: its folder exists and is
+    writable, and the path is not a folder.  Exit 2 with the reason otherwise."""
+
+    def __init__(self, path_type: type | None = None):
+        super().__init__(dir_okay=False, path_type=path_type)
+
+    def convert(self, value, param, ctx):
+        import os
+        from pathlib import Path
+
+        p = Path(os.fsdecode(value))
+        folder = p.parent
+        if p.is_dir():
+            self.fail(f"{p} is a folder; give a file name inside it", param, ctx)
+        if not folder.is_dir():
+            self.fail(f"the folder {folder} does not exist (create it first)", param, ctx)
+        if not os.access(folder, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
+            self.fail(f"{p} cannot be written (no write permission, or a read-only file system)", param, ctx)
+        return super().convert(value, param, ctx)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import click
 
-from solver.cli.options import catalog_option
+from solver.cli.options import OutputPath, catalog_option
 from solver.cli.render import emit, print_table, to_json
+from solver.errors import GpuplanError
 from solver.schema.precision import parse_precision
 
 
@@ -152,7 +153,7 @@ def skip_summary(skipped: list[str], kinds: int = 12) -> list[tuple[int, str]]:
 
 @click.command("calibrate")
 @click.argument("measurements", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("-o", "--output", type=OutputPath(path_type=Path), required=True,
               help="Catalog overlay to write (use it with --catalog).")
 @catalog_option
 def calibrate_cmd(measurements, output, catalog_paths):
@@ -167,6 +168,7 @@ def calibrate_cmd(measurements, output, catalog_paths):
     models, each left out of the fit in turn (one model measured: of the fit's own residuals).  An
     engine measured on several GPUs of a class gets a burst factor per GPU (burst_factor_by_gpu).
     """
+    from solver.io.files import write_text
     from solver.predict.calibration import fit_all, overlay_yaml, read_measurements
     from solver.schema.catalog import load_catalog
 
@@ -175,10 +177,13 @@ def calibrate_cmd(measurements, output, catalog_paths):
     click.echo(f"{len(rows)} usable rows, {len(skipped)} skipped", err=True)
     for n, example in skip_summary(skipped):
         click.echo(f"  {n} x {example}", err=True)
+    if not rows:
+        why = f"{len(skipped)} rows skipped, reasons above" if skipped else "the file has no data rows"
+        raise GpuplanError(f"{measurements}: no usable measurement to fit ({why})")
     factors = fit_all(cat, rows, f"gpuplan calibrate {measurements.name} ({len(rows)} rows)")
     header = (f"# Written by `gpuplan calibrate {measurements}`: fitted factors of the performance model.\n"
               "# Use with --catalog; entries override the built-in calibration by id.\n")
-    output.write_text(overlay_yaml(factors, header))
+    write_text(output, overlay_yaml(factors, header))
     emit([{"id": f.id, "points": f.measured_points, "bw_eff": f.bandwidth_efficiency, "kv_eff": f.kv_bandwidth_efficiency,
            "prefill_eff": f.compute_efficiency_prefill, "moe_prefill_eff": f.moe_prefill_efficiency,
            "layer_us": f.layer_overhead_us, "dsa_layer_us": f.sparse_layer_overhead_us,

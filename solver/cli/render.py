@@ -15,13 +15,15 @@ def to_json(obj: Any) -> str:
 
 
 def to_csv(rows: list[dict]) -> str:
+    from solver.io.batch_rows import spreadsheet_safe
+
     if not rows:
         return ""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: (";".join(map(str, v)) if isinstance(v, list) else v) for k, v in r.items()})
+        w.writerow({k: spreadsheet_safe(";".join(map(str, v)) if isinstance(v, list) else v) for k, v in r.items()})
     return buf.getvalue()
 
 

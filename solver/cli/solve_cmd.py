@@ -6,7 +6,7 @@ import typing
 
 import click
 
-from solver.cli.options import catalog_option
+from solver.cli.options import OutputPath, catalog_option
 from solver.cli.render import emit, to_csv, to_json, to_yaml
 from solver.schema.scenario import Scenario
 
@@ -82,6 +82,7 @@ def plot_front(plan, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plt.rcParams["text.parse_math"] = False  # names are shown as written: "$...$" is text, not TeX
     front = plan.front
     fig, ax = plt.subplots(figsize=(9, 5.5))
     xs = [c["cost_per_hour"] if c["cost_per_hour"] is not None else 0.0 for c in front]
@@ -96,7 +97,10 @@ def plot_front(plan, path: str) -> None:
     ax.set_title(f"Pareto front: {plan.model.id}, {sc.users} users, {sc.precision.value}, context {sc.context_tokens}")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None} if path.endswith(".png") else None)
+    from solver.io.files import writing
+
+    with writing(path):
+        fig.savefig(path, metadata={"Software": None} if path.endswith(".png") else None)
     plt.close(fig)
 
 
@@ -106,7 +110,7 @@ def plot_front(plan, path: str) -> None:
 @click.option("--objective", "single", type=click.Choice(["cost", "throughput", "latency"]), default=None,
               help="Single objective (lexicographic tie-breaks) instead of a front.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml", "csv"]), default="table", show_default=True)
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Draw the labelled front (PNG/SVG).")
+@click.option("--plot", "plot_path", type=OutputPath(), default=None, help="Draw the labelled front (PNG/SVG).")
 @catalog_option
 def solve_cmd(scenario_file, single, fmt, plot_path, catalog_paths, **fields):
     """The Pareto-optimal configurations for one scenario (YAML file and/or flags).

@@ -12,13 +12,15 @@ from __future__ import annotations
 import csv
 import os
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from solver.errors import GpuplanError
+from solver.errors import GpuplanError, IncompleteRunError
 from solver.io.batch_rows import (
     RESULT_COLUMNS,
     cells_to_scenario,
@@ -27,8 +29,11 @@ from solver.io.batch_rows import (
     front_line,
     read_rows,
     result_row,
+    row_id,
 )
+from solver.io.files import writing
 
+RESUME_HINT = "rerun the same command with --resume to finish (the output is the same as an uninterrupted run's)"
 CHUNK_ROWS = 8
 CACHE_ENTRIES = 32  # candidate sets kept per worker for rows sharing a workload (bounds memory)
 WINDOW_PER_WORKER = 4
@@ -50,8 +55,7 @@ def solve_cells(header: list[str], row: int, cells: list[str], duplicate_of: int
     """(results.csv line, fronts.jsonl line, status) for one input row; never raises for bad input."""
     from solver.plan.planner import solve
 
-    id_col = header.index("id") if "id" in header else None
-    sid = (cells[id_col].strip() if id_col is not None and id_col < len(cells) else "") or f"row{row}"
+    sid = row_id(header, cells, row)
     try:
         if duplicate_of is not None:
             raise GpuplanError(f"duplicate id '{sid}' (first used on row {duplicate_of})")
@@ -75,6 +79,27 @@ def solve_chunk(header: list[str], items: list[tuple[int, list[str], int | None]
 
 
 # ------------------------------------------------------------------------------------- executors
+PARENT_POLL_S = 0.5
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Pool worker initializer: exit as soon as the process that started the pool is gone, so that a
+    killed `gpuplan batch` (kill -9 included, which runs no cleanup) leaves no worker computing.  A
+    daemon thread polls the parent id: a worker whose parent died is re-parented (POSIX), and the
+    thread runs between the solver's Python steps and while CP-SAT holds no GIL."""
+    if os.getppid() != parent_pid:  # the parent died while this worker started
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_S)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+
 class LocalExecutor:
     """In-process for one worker; a process pool otherwise."""
 
@@ -85,7 +110,8 @@ class LocalExecutor:
             from concurrent.futures import ProcessPoolExecutor
             from multiprocessing import get_context
 
-            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+            self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                            initializer=die_with_parent, initargs=(os.getpid(),))
 
     def submit(self, *args, fn=None):
         fn = fn or solve_chunk
@@ -106,6 +132,22 @@ class _Done:
         return self.value
 
 
+LOOPBACK_HOSTS = ("localhost", "::1", "[::1]")
+
+
+def ray_init_kwargs(address: str | None, workers: int) -> dict:
+    """ray.init's arguments.  A local Ray (no address) and a cluster on this machine (a loopback
+    address) are reached on 127.0.0.1 explicitly: left to itself, Ray names the driver's node by the
+    address the host name resolves to, which on some hosts is not where a head bound to 127.0.0.1
+    listens."""
+    quiet = {"log_to_driver": False, "logging_level": "ERROR"}
+    if not address:
+        return {"num_cpus": workers, "include_dashboard": False, "_node_ip_address": "127.0.0.1", **quiet}
+    host = address.split("://", 1)[-1].rsplit(":", 1)[0]
+    local = host.startswith("127.") or host in LOOPBACK_HOSTS
+    return {"address": address, **({"_node_ip_address": "127.0.0.1"} if local else {}), **quiet}
+
+
 class RayExecutor:
     """Chunks as Ray tasks (one CPU, one CP-SAT worker each) on a cluster or a local Ray."""
 
@@ -116,10 +158,7 @@ class RayExecutor:
             raise GpuplanError("the Ray executor needs Ray: pip install 'gpuplan[ray]'") from None
         self.ray = ray
         if not ray.is_initialized():
-            if address:
-                ray.init(address=address, log_to_driver=False, logging_level="ERROR")
-            else:
-                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+            ray.init(**ray_init_kwargs(address, workers))
         self._remote: dict = {}
         self.workers = max(1, int(ray.cluster_resources().get("CPU", workers)))
 
@@ -174,13 +213,12 @@ class BatchSummary:
 
 def _chunks(rows: Iterator[tuple[int, list[str]]], header: list[str], skip: int) -> Iterator[list]:
     """Chunks of (row, cells, duplicate_of); duplicate ids are detected here, in input order."""
-    id_col = header.index("id") if "id" in header else None
     first_row: dict[str, int] = {}
     chunk: list = []
     for row, cells in rows:
         dup = None
-        if id_col is not None and id_col < len(cells) and cells[id_col].strip():
-            sid = cells[id_col].strip()
+        sid = row_id(header, cells, row)
+        if sid != f"row{row}":
             dup = first_row.get(sid)
             if dup is None:
                 first_row[sid] = row
@@ -250,7 +288,8 @@ def run_batch(input_csv: str, output: str, fronts: str | None = None, workers: i
     load_catalog(catalog_paths)  # validate the catalog once, before any row (a bad catalog is exit 2)
     header, rows = read_rows(input_csv)
     out_path, fr_path = Path(output), Path(fronts) if fronts else None
-    done = prepare_outputs(out_path, fr_path, resume)
+    with writing(out_path if fr_path is None else f"{out_path} or {fr_path}"):
+        done = prepare_outputs(out_path, fr_path, resume)
     summary = BatchSummary(resumed=done)
     ex = RayExecutor(ray_address, workers) if executor == "ray" else LocalExecutor(workers)
     show = sys.stderr.isatty() if progress is None else progress
@@ -272,6 +311,12 @@ def run_batch(input_csv: str, output: str, fronts: str | None = None, workers: i
 
             calls = ((header, chunk, tuple(catalog_paths)) for chunk in _chunks(rows, header, done))
             run_ordered(ex, calls, solve_chunk, write)
+    except OSError as e:
+        raise IncompleteRunError(f"writing {output}{' or ' + str(fronts) if fronts else ''} failed: {e.strerror or e}; the "
+                                 f"{done + summary.rows} rows written so far are kept: {RESUME_HINT}") from e
+    except BrokenProcessPool:
+        raise IncompleteRunError(f"a worker process died (killed, or out of memory) after {done + summary.rows} rows; "
+                                 f"they are kept: {RESUME_HINT}") from None
     finally:
         bar.close()
         ex.close()

@@ -45,18 +45,40 @@ def validate_header(header: list[str], path: str) -> None:
         raise GpuplanError(f"{path}: bad header: " + "; ".join(problems) + f". Valid columns: {', '.join(VALID_COLUMNS)}")
 
 
+UNREADABLE = "\x00error"  # first cell of a row read_rows could not read; the second says why
+
+
+def _bad_byte(cells: list[str]) -> int | None:
+    """The first byte that was not UTF-8 (read with errors='surrogateescape'), if any."""
+    for c in cells:
+        for ch in c:
+            if "\udc80" <= ch <= "\udcff":
+                return ord(ch) - 0xDC00
+    return None
+
+
 def read_rows(path: str | Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
-    """(header, iterator of (row number from 1, cells)); streams the file, BOM tolerated."""
-    fh = open(path, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed by the generator
+    """(header, iterator of (row number from 1, cells)); streams the file, BOM tolerated.  A row that
+    cannot be read (not UTF-8, a CSV error) comes as [UNREADABLE, why]: it becomes an error row and
+    the rows after it are read as usual."""
+    try:
+        fh = open(path, newline="", encoding="utf-8-sig", errors="surrogateescape")  # noqa: SIM115 - closed by the generator
+    except OSError as e:
+        raise GpuplanError(f"{path}: cannot be read ({e.strerror or e})") from None
     reader = csv.reader(fh)
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         fh.close()
         raise GpuplanError(f"{path}: empty file (no header)") from None
-    except (csv.Error, UnicodeDecodeError) as e:
+    except csv.Error as e:
         fh.close()
         raise GpuplanError(f"{path}: not a readable CSV: {e}") from None
+    bad = _bad_byte(header)
+    if bad is not None:
+        fh.close()
+        raise GpuplanError(f"{path}: the header is not UTF-8 text (byte 0x{bad:02x}); save the file as UTF-8 "
+                           "(a spreadsheet's 'CSV UTF-8')")
     validate_header(header, str(path))
 
     def rows() -> Iterator[tuple[int, list[str]]]:
@@ -67,11 +89,15 @@ def read_rows(path: str | Path) -> tuple[list[str], Iterator[tuple[int, list[str
                     cells = next(reader)
                 except StopIteration:
                     return
-                except (csv.Error, UnicodeDecodeError) as e:
+                except csv.Error as e:
                     n += 1
-                    yield n, ["\x00error", str(e)]
+                    yield n, [UNREADABLE, str(e)]
                     continue
                 n += 1
+                bad = _bad_byte(cells)
+                if bad is not None:
+                    yield n, [UNREADABLE, f"not UTF-8 text (byte 0x{bad:02x}); save the file as UTF-8"]
+                    continue
                 yield n, cells
         finally:
             fh.close()
@@ -79,9 +105,17 @@ def read_rows(path: str | Path) -> tuple[list[str], Iterator[tuple[int, list[str
     return header, rows()
 
 
+def row_id(header: list[str], cells: list[str], row: int) -> str:
+    """The row's scenario id: its `id` cell, else row<N> (also for an unreadable row)."""
+    if "id" not in header or cells[:1] == [UNREADABLE]:
+        return f"row{row}"
+    i = header.index("id")
+    return (cells[i].strip() if i < len(cells) else "") or f"row{row}"
+
+
 def cells_to_scenario(header: list[str], cells: list[str], row: int) -> Scenario:
     """A Scenario from one CSV row; raises GpuplanError with the row's problem."""
-    if cells[:1] == ["\x00error"]:
+    if cells[:1] == [UNREADABLE]:
         raise GpuplanError(f"unreadable row: {cells[1]}")
     if not any(c.strip() for c in cells):
         raise GpuplanError("empty row")
@@ -140,9 +174,28 @@ def result_row(row: int, sid: str, status: str, reason: str, front: list[dict], 
     return out
 
 
+#: first characters that make a spreadsheet evaluate a cell as a formula (OWASP, "CSV Injection")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """A text cell a spreadsheet would evaluate (it starts with = + - @, a tab or a carriage return and
+    is not a finite number) gets a leading apostrophe, which spreadsheets show as text; every other
+    cell is returned unchanged (so -3.5 stays a number)."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_STARTS):
+        try:
+            if math.isfinite(float(cell)):
+                return cell
+        except ValueError:
+            pass
+        return "'" + cell
+    return cell
+
+
 def csv_line(cells: list[str]) -> str:
+    """One CSV line, every cell spreadsheet_safe."""
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow(cells)
+    csv.writer(buf, lineterminator="\n").writerow([spreadsheet_safe(c) for c in cells])
     return buf.getvalue()
 
 

@@ -9,6 +9,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from solver.io.files import write_text
+
 MAX_FRONT_PLOTS = 60
 MAX_TABLE_ROWS = 300
 
@@ -40,6 +42,7 @@ def _plt():
 
     plt.rcParams["svg.hashsalt"] = "gpuplan"
     plt.rcParams["svg.fonttype"] = "none"
+    plt.rcParams["text.parse_math"] = False  # ids and names are shown as written: "$...$" is text, not TeX
     return plt
 
 
@@ -50,7 +53,7 @@ def _table(rows: list[dict], cols: list[str]) -> str:
         cells = []
         for c in cols:
             v = str(r.get(c, ""))
-            cls = f' class="{v}"' if c == "status" else ""
+            cls = f' class="{html.escape(v)}"' if c == "status" else ""
             cells.append(f"<td{cls}>{html.escape(v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
@@ -119,7 +122,7 @@ def batch_report(results_csv: str, fronts_jsonl: str | None, out_html: str) -> N
     cols = ["row", "id", "status", "front_size", "cheapest_gpus", "cheapest_gpu", "cheapest_server", "cheapest_cost_per_hour",
             "cheapest_output_tokens_per_s", "fastest_gpu", "fastest_output_tokens_per_s", "reason"]
     parts.append(f"<h2>Results (first {MAX_TABLE_ROWS} rows)</h2>" + _table(rows[:MAX_TABLE_ROWS], cols))
-    Path(out_html).write_text(_page("gpuplan batch report", parts), encoding="utf-8")
+    write_text(out_html, _page("gpuplan batch report", parts))
 
 
 def whatif_report(whatif_csv: str, out_html: str) -> None:
@@ -154,4 +157,4 @@ def whatif_report(whatif_csv: str, out_html: str) -> None:
     cols = ["row", "id", "variant", "status", "gpu", "gpus", "server", "engine", "layout", "cost_per_hour", "delta_cost_pct",
             "delta_throughput_pct", "choice_changed", "feasibility_change"]
     parts.append(f"<h2>Scenarios whose choice changed (first {MAX_TABLE_ROWS})</h2>" + _table(changed[:MAX_TABLE_ROWS], cols))
-    Path(out_html).write_text(_page("gpuplan what-if report", parts), encoding="utf-8")
+    write_text(out_html, _page("gpuplan what-if report", parts))

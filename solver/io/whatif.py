@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import csv
 import time
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from solver.errors import GpuplanError
+from solver.errors import GpuplanError, IncompleteRunError
 from solver.io.batch import CACHE_ENTRIES, LocalExecutor, RayExecutor, _chunks, run_ordered
-from solver.io.batch_rows import cells_to_scenario, csv_line, read_rows
+from solver.io.batch_rows import cells_to_scenario, csv_line, read_rows, row_id, spreadsheet_safe
+from solver.io.files import writing
 
 #: what makes two answers the same deployment
 LAYOUT_KEYS = ("server", "servers", "engine", "tp", "pp", "ep", "replicas")
@@ -58,8 +60,7 @@ def whatif_chunk(header, items, paths, variants):
     cats, caches = _catalogs(paths, variants)
     out = []
     for row, cells, dup in items:
-        id_col = header.index("id") if "id" in header else None
-        sid = (cells[id_col].strip() if id_col is not None and id_col < len(cells) else "") or f"row{row}"
+        sid = row_id(header, cells, row)
         lines, contrib = [], []
         try:
             if dup is not None:
@@ -107,7 +108,7 @@ def run_whatif(input_csv: str, variants: list[tuple[str, str]], output: str, wor
     agg: dict[tuple[str, str], dict] = {}
     failed = False
     try:
-        with out_path.open("w", encoding="utf-8", newline="") as fh:
+        with writing(out_path), out_path.open("w", encoding="utf-8", newline="") as fh:
             fh.write(csv_line(WHATIF_COLUMNS))
             def write(results) -> None:
                 nonlocal failed
@@ -133,6 +134,9 @@ def run_whatif(input_csv: str, variants: list[tuple[str, str]], output: str, wor
 
             calls = ((header, chunk, tuple(catalog_paths), tuple(variants)) for chunk in _chunks(rows, header, 0))
             run_ordered(ex, calls, whatif_chunk, write)
+    except BrokenProcessPool:
+        raise IncompleteRunError(f"a worker process died (killed, or out of memory); {out_path} is incomplete: rerun "
+                                 "the command") from None
     finally:
         ex.close()
     summary_rows = []
@@ -145,9 +149,9 @@ def run_whatif(input_csv: str, variants: list[tuple[str, str]], output: str, wor
                              "delta_total_cost_pct": None if delta is None else round(delta, 3), "choice_changed": a["choice_changed"],
                              "became_feasible": a["became_feasible"], "became_infeasible": a["became_infeasible"]})
     summary_path = out_path.with_name(out_path.stem + ".summary.csv")
-    with summary_path.open("w", encoding="utf-8", newline="") as fh:
+    with writing(summary_path), summary_path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
         w.writeheader()
         for r in summary_rows:
-            w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+            w.writerow({k: ("" if v is None else spreadsheet_safe(v)) for k, v in r.items()})
     return {"variants": summary_rows, "failed": failed, "seconds": time.perf_counter() - t0, "summary_path": str(summary_path)}

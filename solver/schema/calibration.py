@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+#: a band edge, ln(measured/predicted): e^10 is a factor of 22,026, beyond any prediction worth a band
+LogBound = Annotated[float, Field(ge=-10, le=10)]
 
 
 class PerfFactors(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field(description="'<engine>@<hardware class>'; '*' matches any")
     engine: str = Field(description="engine id or '*'")
@@ -27,14 +30,22 @@ class PerfFactors(BaseModel):
                     "or more GPUs of the class (how requests arrive is the measuring harness's, and each GPU system "
                     "was measured in its own campaigns: docs/model.md)")
     kv_bandwidth_efficiency: float = Field(1.0, gt=0, le=2.0, description="share of the weight-streaming bandwidth that decode attention achieves reading the KV cache (paged, a few heads per GPU); 1.0 in overlays fitted before it existed (refit them: see docs/model.md)")
-    layer_overhead_us: float = Field(ge=0, description="time per layer per decode step beyond its memory traffic, compute and all-reduces (kernel launches, the gaps between a layer's small kernels, per-step host work spread over the layers), us")
-    sparse_layer_overhead_us: float = Field(0.0, ge=0, description="time per sparse-attention (DSA) layer per decode step on top of layer_overhead_us: the indexer's own small kernels (its projections, FP8 key quantisation, the scoring and the top-k selection), us; 0 in overlays fitted before it existed")
-    linear_layer_overhead_us: float = Field(0.0, ge=0, description="time per linear-attention (Gated DeltaNet) layer per decode step on top of layer_overhead_us: its own small kernels (conv-state update, the recurrent delta-rule step, the gated norm), us; 0 in overlays fitted before it existed")
-    prefill_overhead_ms: float = Field(ge=0, description="a request's own fixed latency before its first token (tokenisation, scheduling, serving path); it does not occupy the GPUs, so other requests do not wait for it, ms")
-    tpot_log_band: tuple[float, float] = Field(description="[low, high] of ln(measured/predicted) TPOT; gpuplan calibrate writes -+ the 90th percentile of its absolute value for models left out of the fit (in-sample when one model was measured)")
-    ttft_log_band: tuple[float, float] = Field(description="[low, high] of ln(measured/predicted) TTFT; gpuplan calibrate writes -+ the 90th percentile of its absolute value for models left out of the fit (in-sample when one model was measured)")
+    layer_overhead_us: float = Field(ge=0, le=1e5, description="time per layer per decode step beyond its memory traffic, compute and all-reduces (kernel launches, the gaps between a layer's small kernels, per-step host work spread over the layers), us")
+    sparse_layer_overhead_us: float = Field(0.0, ge=0, le=1e5, description="time per sparse-attention (DSA) layer per decode step on top of layer_overhead_us: the indexer's own small kernels (its projections, FP8 key quantisation, the scoring and the top-k selection), us; 0 in overlays fitted before it existed")
+    linear_layer_overhead_us: float = Field(0.0, ge=0, le=1e5, description="time per linear-attention (Gated DeltaNet) layer per decode step on top of layer_overhead_us: its own small kernels (conv-state update, the recurrent delta-rule step, the gated norm), us; 0 in overlays fitted before it existed")
+    prefill_overhead_ms: float = Field(ge=0, le=1e6, description="a request's own fixed latency before its first token (tokenisation, scheduling, serving path); it does not occupy the GPUs, so other requests do not wait for it, ms")
+    tpot_log_band: tuple[LogBound, LogBound] = Field(description="[low, high] of ln(measured/predicted) TPOT; gpuplan calibrate writes -+ the 90th percentile of its absolute value for models left out of the fit (in-sample when one model was measured)")
+    ttft_log_band: tuple[LogBound, LogBound] = Field(description="[low, high] of ln(measured/predicted) TTFT; gpuplan calibrate writes -+ the 90th percentile of its absolute value for models left out of the fit (in-sample when one model was measured)")
     measured_points: int = Field(ge=0, description="measurements behind the fit (0 = prior, not fitted)")
     source: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _bands_ordered(self) -> PerfFactors:
+        for name in ("tpot_log_band", "ttft_log_band"):
+            low, high = getattr(self, name)
+            if low > high:
+                raise ValueError(f"{name} is [low, high]: {low} > {high}")
+        return self
 
     def burst_for(self, gpu_id: str) -> float:
         """The burst factor on this GPU: its own where it was measured, else the engine's."""

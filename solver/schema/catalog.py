@@ -246,7 +246,9 @@ def _format_validation(section: str, eid: str, err: ValidationError, where: dict
             got = e.get("input")
             expected = [x.strip(" '\"") for x in str(e["ctx"]["expected"]).replace(" or ", ",").split(",")]
             hint = suggestion(str(got), [x for x in expected if x])
-        got = "" if e["type"] in ("missing", "extra_forbidden") else f" (got {e.get('input')!r})"
+        # an entry-level rule's input is the whole entry: its message already names the values
+        got = ("" if e["type"] in ("missing", "extra_forbidden") or not loc or isinstance(e.get("input"), dict)
+               else f" (got {e.get('input')!r})")
         out.append(f"{fname}:{line}: {section}[id={eid}].{path}: {msg}{got}.{hint}".replace("..", "."))
     return out
 
@@ -266,8 +268,11 @@ def load_catalog(overlays: Sequence[str | Path] = (), builtin: bool = True) -> C
     for path in _iter_overlay_files(overlays):
         try:
             text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as e:
-            problems.append(f"{path}: cannot read: {e}")
+        except UnicodeDecodeError as e:
+            problems.append(f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); save it as UTF-8")
+            continue
+        except OSError as e:
+            problems.append(f"{path}: cannot read: {e.strerror or e}")
             continue
         _load_raw(raws, text, str(path), False, problems)
         files.append(str(path))

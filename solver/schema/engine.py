@@ -74,7 +74,7 @@ def lookup(table: dict[str, Status], compat_key: str) -> Status:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Parallelism(_Strict):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 #: hardware classes used by the engine compatibility tables (reference/engines.yaml `hardware_keys`)
 CompatKey = Literal[
@@ -25,12 +25,12 @@ Vendor = Literal["nvidia", "amd", "intel"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ScaleUpLink(_Strict):
     type: str = Field(description="GPU-to-GPU link of the device: none, NVLink, NVLink bridge, Infinity Fabric, RoCE")
-    bandwidth_gbs_bidir: float | None = Field(description="per-GPU aggregate link bandwidth, GB/s, both directions summed")
+    bandwidth_gbs_bidir: float | None = Field(ge=0, le=1e5, description="per-GPU aggregate link bandwidth, GB/s, both directions summed")
     max_gpus: int | None = Field(None, description="largest group the link joins without a switch (bridges), if limited")
 
 
@@ -42,17 +42,17 @@ class Gpu(_Strict):
     architecture: str = Field(description="micro-architecture, e.g. Hopper, CDNA 3")
     compat_key: CompatKey = Field(description="hardware class used by the engine compatibility tables")
     compute_capability: str | None = Field(description="CUDA compute capability or AMD gfx id; None for Gaudi")
-    memory_gb_labelled: float = Field(description="vendor-labelled memory, GB as printed on the datasheet")
-    memory_gib_usable: float = Field(description="device memory the runtime can address, GiB (before runtime reserves)")
-    memory_bandwidth_tbs: float = Field(description="peak DRAM/HBM bandwidth, TB/s (decimal)")
-    dense_tflops: dict[str, float | None] = Field(
+    memory_gb_labelled: float = Field(gt=0, le=1e5, description="vendor-labelled memory, GB as printed on the datasheet")
+    memory_gib_usable: float = Field(gt=0, le=1e5, description="device memory the runtime can address, GiB (before runtime reserves)")
+    memory_bandwidth_tbs: float = Field(gt=0, le=1e3, description="peak DRAM/HBM bandwidth, TB/s (decimal)")
+    dense_tflops: dict[str, Annotated[float, Field(gt=0, le=1e6)] | None] = Field(
         description="peak dense tensor throughput per format, TFLOPS (TOPS for int8/int4); None = not supported"
     )
     native_precisions: list[str] = Field(description="formats the tensor/matrix units run natively")
     form_factor: str = Field(description="SXM, OAM, PCIe ...")
-    tdp_w: float = Field(description="maximum board/module power, W")
+    tdp_w: float = Field(gt=0, le=1e5, description="maximum board/module power, W")
     scale_up_link: ScaleUpLink = Field(description="the device's own GPU-to-GPU link")
-    pcie_gen: int | None = Field(description="host PCIe generation")
+    pcie_gen: int | None = Field(ge=1, le=9, description="host PCIe generation")
     release_year: int = Field(description="first general availability")
     source: list[str] = Field(min_length=1, description="where the numbers come from")
     unverified: list[str] = Field(default_factory=list, description="fields whose values could not be confirmed")
@@ -64,26 +64,32 @@ InterconnectKind = Literal["none", "pcie", "nvlink_bridge", "nvswitch", "nvlink_
 
 class Interconnect(_Strict):
     kind: InterconnectKind = Field(description="intra-server GPU fabric")
-    per_gpu_gbs: float = Field(description="per-GPU bandwidth available to collectives, GB/s per direction")
-    fast_domain_gpus: int = Field(description="GPUs joined by the fast fabric (NVLink/NVSwitch/IF); PCIe = all")
-    latency_us: float = Field(description="one-way small-message latency of the fabric, microseconds (model parameter)")
+    per_gpu_gbs: float = Field(ge=0, le=1e5, description="per-GPU bandwidth available to collectives, GB/s per direction")
+    fast_domain_gpus: int = Field(ge=0, le=100_000, description="GPUs joined by the fast fabric (NVLink/NVSwitch/IF); PCIe = all")
+    latency_us: float = Field(ge=0, le=1e6, description="one-way small-message latency of the fabric, microseconds (model parameter)")
+
+    @model_validator(mode="after")
+    def _links_carry_data(self) -> Interconnect:
+        if self.kind != "none" and self.per_gpu_gbs <= 0:
+            raise ValueError(f"a {self.kind} fabric needs per_gpu_gbs > 0 (got {self.per_gpu_gbs}); kind 'none' is a server without one")
+        return self
 
 
 class Network(_Strict):
     kind: Literal["infiniband", "ethernet", "roce"] = Field(description="inter-server network")
-    gbps_per_gpu: float = Field(description="scale-out bandwidth per GPU, Gb/s (decimal)")
-    latency_us: float = Field(description="one-way latency between servers, microseconds (model parameter)")
+    gbps_per_gpu: float = Field(gt=0, le=1e6, description="scale-out bandwidth per GPU, Gb/s (decimal)")
+    latency_us: float = Field(ge=0, le=1e6, description="one-way latency between servers, microseconds (model parameter)")
 
 
 class Price(_Strict):
-    amount_per_hour: float = Field(gt=0, description="price per server-hour in `currency`")
+    amount_per_hour: float = Field(gt=0, le=1e6, description="price per server-hour in `currency`")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")
     observed: str = Field(description="when the source recorded the price")
     source: str = Field(description="where the price comes from")
 
 
 class Purchase(_Strict):
-    amount: float = Field(gt=0, description="purchase price of one server in `currency`")
+    amount: float = Field(gt=0, le=1e10, description="purchase price of one server in `currency`")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     observed: str
     source: str
@@ -99,7 +105,7 @@ class Server(_Strict):
     network: Network | None = Field(description="inter-server network; None = not documented (no multi-server)")
     price: Price | None = Field(None, description="rental price; None = unknown (never invented)")
     purchase: Purchase | None = Field(None, description="purchase price, when a source gives one")
-    power_kw: float | None = Field(None, description="server power draw, kW (for buy-instead-of-rent)")
+    power_kw: float | None = Field(None, gt=0, le=1e4, description="server power draw, kW (for buy-instead-of-rent)")
     stock: int | None = Field(None, ge=0, description="servers available (what-if stock limit); None = unlimited")
     source: list[str] = Field(min_length=1)
     unverified: list[str] = Field(default_factory=list)

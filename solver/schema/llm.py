@@ -10,7 +10,7 @@ from solver.schema.precision import Precision
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Moe(_Strict):

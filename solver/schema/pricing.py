@@ -12,7 +12,7 @@ from solver.schema.hardware import Server
 class PricingPolicy(BaseModel):
     """Catalog section `pricing` (one entry, id `default`); absent = rent at catalog prices."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str = Field("default", description="always 'default'")
     mode: Literal["rent", "buy"] = Field("rent", description="rent: catalog hourly prices; buy: purchase amortised + power")

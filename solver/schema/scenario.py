@@ -12,7 +12,7 @@ Objective = Literal["cost", "throughput", "latency"]
 
 
 class Scenario(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     id: str | None = Field(None, description="scenario id (batch runs)")
     model: str | None = Field(None, description="catalog id or Hugging Face repo name")
@@ -21,19 +21,19 @@ class Scenario(BaseModel):
     )
     context_tokens: int = Field(8192, gt=0, le=10_485_760, description="longest sequence a user may send (max_model_len)")
     input_tokens: int | None = Field(
-        None, gt=0, description="typical prompt length; default = context_tokens - output_tokens (every user uses the full window)"
+        None, gt=0, le=10_485_760, description="typical prompt length; default = context_tokens - output_tokens (every user uses the full window)"
     )
-    output_tokens: int = Field(512, gt=0, description="typical generated tokens per request")
+    output_tokens: int = Field(512, gt=0, le=10_485_760, description="typical generated tokens per request")
     precision: Precision = Field(Precision.bf16, description="weight precision")
     kv_precision: Precision | None = Field(None, description="KV-cache precision; default: 16-bit (bf16, or fp16 with fp16 weights or where the engine or GPU has no bf16)")
     users: int = Field(1, ge=1, le=10_000_000, description="concurrent users (requests in flight)")
     engine: str = Field("any", description="inference server id, or 'any'")
     features: list[str] = Field(default_factory=list, description="engine features the deployment needs")
-    min_tokens_per_s_per_user: float | None = Field(None, gt=0, description="streaming speed each user must get")
-    min_total_tokens_per_s: float | None = Field(None, gt=0, description="aggregate output tokens/s")
-    max_ttft_ms: float | None = Field(None, gt=0, description="time to first token limit, ms")
-    max_tpot_ms: float | None = Field(None, gt=0, description="time per output token limit, ms")
-    budget_per_hour: float | None = Field(None, gt=0, description="cost cap per hour, in `currency`")
+    min_tokens_per_s_per_user: float | None = Field(None, gt=0, le=1e6, description="streaming speed each user must get")
+    min_total_tokens_per_s: float | None = Field(None, gt=0, le=1e12, description="aggregate output tokens/s")
+    max_ttft_ms: float | None = Field(None, gt=0, le=1e9, description="time to first token limit, ms")
+    max_tpot_ms: float | None = Field(None, gt=0, le=1e9, description="time per output token limit, ms")
+    budget_per_hour: float | None = Field(None, gt=0, le=1e9, description="cost cap per hour, in `currency`")
     currency: str = Field("EUR", pattern=r"^[A-Z]{3}$", description="prices considered; servers priced in another currency are skipped for cost")
     allowed_vendors: list[str] | None = Field(None, description="nvidia / amd / intel")
     allowed_providers: list[str] | None = None

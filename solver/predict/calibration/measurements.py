@@ -38,6 +38,38 @@ AIC_GPU = {"h100_sxm": "h100-sxm-80gb", "h200_sxm": "h200-sxm-141gb", "b200_sxm"
 AIC_PRECISION = {"": Precision.bf16, "bf16": Precision.bf16, "fp16": Precision.fp16, "fp8": Precision.fp8,
                  "fp8_block": Precision.fp8, "nvfp4": Precision.fp4, "mxfp4": Precision.fp4, "int4_wo": Precision.int4,
                  "int8_wo": Precision.int8}
+#: the largest value a measurement's count may take (a larger one is a typo or a unit error)
+COUNT_LIMITS = {"tp": 1024, "pp": 1024, "moe_ep": 1024, "concurrency": 10_000_000, "input_len": 10_485_760,
+                "output_len": 10_485_760}
+MAX_MS = 1e9  # a TTFT or TPOT beyond 11.6 days is not a serving measurement
+
+
+def _count(r: dict, col: str, name: str, default: int | None = None) -> int:
+    """A whole number >= 1 from column `col` (empty: `default`), within COUNT_LIMITS[name]."""
+    text = (r.get(col) or "").strip()
+    if not text and default is not None:
+        return default
+    try:
+        v = int(text)
+    except ValueError:
+        raise ValueError(f"{col} {text!r} is not a whole number") from None
+    if not 1 <= v <= COUNT_LIMITS[name]:
+        raise ValueError(f"{col} {v} is out of range (1 to {COUNT_LIMITS[name]:,})")
+    return v
+
+
+def _ms(r: dict, col: str) -> float:
+    """A positive, finite duration in ms from column `col`."""
+    text = (r.get(col) or "").strip()
+    try:
+        v = float(text)
+    except ValueError:
+        raise ValueError(f"{col} {text!r} is not a number") from None
+    if not (math.isfinite(v) and 0 < v <= MAX_MS):
+        raise ValueError(f"{col} {text!r} must be a positive, finite number of ms (at most {MAX_MS:g})")
+    return v
+
+
 @dataclass(frozen=True)
 class Measurement:
     model: str
@@ -73,48 +105,66 @@ def _model_id(catalog: Catalog, name: str) -> str:
 
 
 def read_measurements(path: str | Path, catalog: Catalog) -> tuple[list[Measurement], list[str]]:
-    """Rows usable for calibration, and a reason for every row skipped."""
-    rows, skipped = [], []
+    """Rows usable for calibration, and a reason for every row skipped.  A file that is not UTF-8
+    CSV text, or has no recognised header, is a GpuplanError; a bad row is skipped with its reason."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            return _read(fh, path, catalog)
+    except UnicodeDecodeError as e:
+        raise GpuplanError(f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start}); "
+                           "save it as UTF-8 (a spreadsheet's 'CSV UTF-8')") from None
+    except csv.Error as e:
+        raise GpuplanError(f"{path}: not a readable CSV file ({e})") from None
+    except OSError as e:
+        raise GpuplanError(f"{path}: cannot be read ({e.strerror or e})") from None
+
+
+def _read(fh, path: str | Path, catalog: Catalog) -> tuple[list[Measurement], list[str]]:
+    rows: list[Measurement] = []
+    skipped: list[str] = []
     seen: dict[tuple, list[Measurement]] = {}
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = set(reader.fieldnames or [])
-        if set(AIC_COLUMNS) <= header:
-            kind = "aiconfigurator"
-        elif set(OWN_COLUMNS) <= header:
-            kind = "gpuplan"
-        else:
-            missing = [c for c in OWN_COLUMNS if c not in header]
-            raise GpuplanError(f"{path}: unrecognised measurement CSV; missing columns {missing} (see `gpuplan calibrate --help`)")
-        for i, r in enumerate(reader, start=2):
-            try:
-                m = _aic_row(r, catalog, f"{path}:{i}") if kind == "aiconfigurator" else _own_row(r, catalog, f"{path}:{i}")
-            except (GpuplanError, ValueError, KeyError) as e:
-                skipped.append(f"{path}:{i}: {e}")
-                continue
-            floor = tpot_floor_ms(catalog, m)
-            if m.tpot_ms < floor:
-                skipped.append(f"{path}:{i}: TPOT {m.tpot_ms:.2f} ms is below {floor:.2f} ms, the time to read the weights and "
-                               f"KV cache of {m.concurrency} sequences once at peak bandwidth: they never ran at once")
-                continue
-            ceiling = ttft_ceiling_ms(catalog, m)
-            if m.ttft_ms > ceiling:
-                skipped.append(f"{path}:{i}: TTFT {m.ttft_ms:.0f} ms is above {ceiling:.0f} ms, every one of the "
-                               f"{m.concurrency} users' prompts prefilled in turn at {TTFT_CEILING_EFFICIENCY:.0%} of peak "
-                               f"with a decode step each, plus {TTFT_CEILING_SLACK_MS:.0f} ms: requests waited for "
-                               f"admission, so the {m.concurrency} users never ran at once")
-                continue
-            # one run exported twice (the aiconfigurator dump holds several exports, some under a sibling
-            # model's name: DeepSeek-R1 / -V3) would weigh double in the fit and, under two model names,
-            # be its own held-out answer in leave-one-model-out
-            key = (m.gpu, m.engine, m.precision, m.kv_precision, m.tp, m.pp, m.concurrency, m.input_len, m.output_len)
-            first = next((f for f in seen.get(key, []) if _same_run(f, m)), None)
-            if first is not None:
-                skipped.append(f"{path}:{i}: the same measurement as {first.source} ({first.model}): configuration, "
-                               f"TTFT and TPOT identical to 9 digits or to the rounding of one export; counted once")
-                continue
-            seen.setdefault(key, []).append(m)
-            rows.append(m)
+    reader = csv.DictReader(fh)
+    header = set(reader.fieldnames or [])
+    if set(AIC_COLUMNS) <= header:
+        kind = "aiconfigurator"
+    elif set(OWN_COLUMNS) <= header:
+        kind = "gpuplan"
+    else:
+        missing = [c for c in OWN_COLUMNS if c not in header]
+        raise GpuplanError(f"{path}: unrecognised measurement CSV; missing columns {missing} (see `gpuplan calibrate --help`)")
+    for i, r in enumerate(reader, start=2):
+        if None in r or None in r.values():  # DictReader's markers of too many / too few cells
+            skipped.append(f"{path}:{i}: {'more' if None in r else 'fewer'} cells than the header's "
+                           f"{len(reader.fieldnames or [])}")
+            continue
+        try:
+            m = _aic_row(r, catalog, f"{path}:{i}") if kind == "aiconfigurator" else _own_row(r, catalog, f"{path}:{i}")
+        except (GpuplanError, ValueError, KeyError) as e:
+            skipped.append(f"{path}:{i}: {e}")
+            continue
+        floor = tpot_floor_ms(catalog, m)
+        if m.tpot_ms < floor:
+            skipped.append(f"{path}:{i}: TPOT {m.tpot_ms:.2f} ms is below {floor:.2f} ms, the time to read the weights and "
+                           f"KV cache of {m.concurrency} sequences once at peak bandwidth: they never ran at once")
+            continue
+        ceiling = ttft_ceiling_ms(catalog, m)
+        if m.ttft_ms > ceiling:
+            skipped.append(f"{path}:{i}: TTFT {m.ttft_ms:.0f} ms is above {ceiling:.0f} ms, every one of the "
+                           f"{m.concurrency} users' prompts prefilled in turn at {TTFT_CEILING_EFFICIENCY:.0%} of peak "
+                           f"with a decode step each, plus {TTFT_CEILING_SLACK_MS:.0f} ms: requests waited for "
+                           f"admission, so the {m.concurrency} users never ran at once")
+            continue
+        # one run exported twice (the aiconfigurator dump holds several exports, some under a sibling
+        # model's name: DeepSeek-R1 / -V3) would weigh double in the fit and, under two model names,
+        # be its own held-out answer in leave-one-model-out
+        key = (m.gpu, m.engine, m.precision, m.kv_precision, m.tp, m.pp, m.concurrency, m.input_len, m.output_len)
+        first = next((f for f in seen.get(key, []) if _same_run(f, m)), None)
+        if first is not None:
+            skipped.append(f"{path}:{i}: the same measurement as {first.source} ({first.model}): configuration, "
+                           f"TTFT and TPOT identical to 9 digits or to the rounding of one export; counted once")
+            continue
+        seen.setdefault(key, []).append(m)
+        rows.append(m)
     return rows, skipped
 
 
@@ -143,8 +193,9 @@ def _aic_row(r: dict, catalog: Catalog, where: str) -> Measurement:
         raise ValueError(f"backend {r['backend']!r} not mapped")
     if r["system"] not in AIC_GPU:
         raise ValueError(f"system {r['system']!r} not mapped")
-    tp = int(r["tp_size"])
-    moe_gpus = max(int(r.get("moe_tp_size") or 1), 1) * max(int(r.get("moe_ep_size") or 1), 1)
+    tp = _count(r, "tp_size", "tp")
+    moe_ep = _count(r, "moe_ep_size", "moe_ep", default=1)
+    moe_gpus = _count(r, "moe_tp_size", "tp", default=1) * moe_ep
     if moe_gpus > tp:
         raise ValueError(f"MoE layout on {moe_gpus} GPUs around attention TP {tp} (attention replicated; not modelled)")
     if tp > 8:
@@ -156,14 +207,14 @@ def _aic_row(r: dict, catalog: Catalog, where: str) -> Measurement:
         precision=AIC_PRECISION[r["gemm_quant_mode"]],
         kv_precision=_aic_kv_precision(r),
         tp=tp,
-        pp=int(r.get("pp_size") or 1),
-        concurrency=int(r["batch_size"]),
-        input_len=int(r["isl"]),
-        output_len=int(r["osl"]),
-        ttft_ms=float(r["silicon_ttft_ms"]),
-        tpot_ms=float(r["silicon_tpot_ms"]),
+        pp=_count(r, "pp_size", "pp", default=1),
+        concurrency=_count(r, "batch_size", "concurrency"),
+        input_len=_count(r, "isl", "input_len"),
+        output_len=_count(r, "osl", "output_len"),
+        ttft_ms=_ms(r, "silicon_ttft_ms"),
+        tpot_ms=_ms(r, "silicon_tpot_ms"),
         source=where,
-        moe_ep=max(int(r.get("moe_ep_size") or 1), 1),
+        moe_ep=moe_ep,
     )
 
 
@@ -191,13 +242,13 @@ def _own_row(r: dict, catalog: Catalog, where: str) -> Measurement:
         engine=catalog.engine(r["engine"]).id,
         precision=parse_precision(r["precision"]),
         kv_precision=parse_precision(r.get("kv_precision") or "bf16"),
-        tp=int(r["tp"]),
-        pp=int(r.get("pp") or 1),
-        concurrency=int(r["concurrency"]),
-        input_len=int(r["input_len"]),
-        output_len=int(r["output_len"]),
-        ttft_ms=float(r["ttft_ms"]),
-        tpot_ms=float(r["tpot_ms"]),
+        tp=_count(r, "tp", "tp"),
+        pp=_count(r, "pp", "pp", default=1),
+        concurrency=_count(r, "concurrency", "concurrency"),
+        input_len=_count(r, "input_len", "input_len"),
+        output_len=_count(r, "output_len", "output_len"),
+        ttft_ms=_ms(r, "ttft_ms"),
+        tpot_ms=_ms(r, "tpot_ms"),
         source=where,
     )
 
