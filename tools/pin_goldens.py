@@ -25,7 +25,7 @@ def main() -> None:
         doc = yaml.safe_load(text)
         if doc.get("expect", {}).get("status") == "infeasible":
             continue
-        plan = solve(Scenario(**doc["scenario"]), cat)
+        plan = solve(Scenario(**doc["scenario"], full_front=True), cat)
         front = [{"cost_per_hour": c["cost_per_hour"], "output_tokens_per_s": c["output_tokens_per_s"],
                   "tpot_ms": c["tpot_ms"], "ttft_ms": c["ttft_ms"], "config": f"{c['servers']}x {c['server']} {c['engine']} TP{c['tp']} PP{c['pp']} x{c['replicas']}"}
                  for c in plan.front]

@@ -37,6 +37,8 @@ def batch_cmd(scenarios_csv, output, fronts, workers, executor, ray_address, res
     from solver.io.batch import run_batch
 
     s = run_batch(scenarios_csv, output, fronts, workers, executor, ray_address, resume, tuple(catalog_paths))
+    for n in s.notices:
+        click.echo(f"notice: {n}", err=True)
     rate = (s.rows / s.seconds) if s.seconds else 0.0
     click.echo(f"{s.rows + s.resumed} rows ({s.resumed} resumed): {s.ok} ok, {s.infeasible} infeasible, {s.error} error "
                f"in {s.seconds:.1f} s ({rate:.1f} rows/s) -> {output}", err=True)

@@ -36,8 +36,35 @@ def _register() -> None:
 _register()
 
 
+#: flags renamed to the scenario's field names (one vocabulary for solve, estimate, memory, CSV and YAML):
+#: the old spellings are accepted, with a notice
+RENAMED_FLAGS = {
+    "solve": {"--context": "--context-tokens", "--input-len": "--input-tokens", "--output-len": "--output-tokens",
+              "--concurrency": "--users"},
+    "estimate": {"--context": "--context-tokens", "--input-len": "--input-tokens", "--output-len": "--output-tokens",
+                 "--concurrency": "--users"},
+    "memory": {"--context": "--context-tokens", "--rule": "--memory-rule"},
+}
+
+
+def renamed_flags(args: list[str]) -> tuple[list[str], list[str]]:
+    """(arguments with old flag spellings replaced, a notice per replacement)."""
+    command = next((a for a in args if not a.startswith("-")), None)
+    table = RENAMED_FLAGS.get(command or "", {})
+    out, notices = [], []
+    for a in args:
+        name, eq, value = a.partition("=")
+        if name in table:
+            notices.append(f"{name} is now {table[name]} (the old spelling is accepted for now)")
+            a = table[name] + eq + value
+        out.append(a)
+    return out, notices
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
+    args, notices = renamed_flags(sys.argv[1:] if argv is None else argv)
+    for n in notices:
+        click.echo(f"notice: {n}", err=True)
     debug = "--debug" in args
     try:
         rv = cli.main(args=args, prog_name="gpuplan", standalone_mode=False)

@@ -30,10 +30,10 @@ kv_opt = click.option("--kv-precision", callback=_precision, default=None,
 
 @click.command("memory")
 @click.option("--model", required=True, help="Catalog id, Hugging Face name, or a parameter count such as 70b.")
-@click.option("--context", type=click.IntRange(1), required=True, help="Context length in tokens (e.g. 128000).")
+@click.option("--context-tokens", "context", type=click.IntRange(1), required=True, help="Context length in tokens (e.g. 128000).")
 @precision_opt
 @kv_opt
-@click.option("--rule", type=click.Choice(["exact", "guide"]), default="exact", show_default=True,
+@click.option("--memory-rule", "rule", type=click.Choice(["exact", "guide"], case_sensitive=False), default="exact", show_default=True,
               help="exact: architecture-aware; guide: params x factor + tokens x 0.5 MB.")
 @click.option("--engine", default="vllm", show_default=True, help="Engine whose memory rule applies (exact rule).")
 @click.option("--users", type=click.IntRange(1), default=1, show_default=True, help="Sequences of full context held at once.")
@@ -91,10 +91,10 @@ def memory_cmd(model, context, precision, kv_precision, rule, engine, users, as_
 @kv_opt
 @click.option("--engine", default="vllm", show_default=True, help="Inference server id.")
 @click.option("--server", default=None, help="Server id whose interconnect to assume (default: best catalog server with that GPU).")
-@click.option("--input-len", type=click.IntRange(1), default=1024, show_default=True, help="Prompt tokens per request.")
-@click.option("--output-len", type=click.IntRange(1), default=256, show_default=True, help="Generated tokens per request.")
-@click.option("--concurrency", type=click.IntRange(1), default=1, show_default=True, help="Requests in flight.")
-@click.option("--context", type=click.IntRange(1), default=None, help="Longest sequence to hold (default input+output).")
+@click.option("--input-tokens", "input_len", type=click.IntRange(1), default=1024, show_default=True, help="Prompt tokens per request.")
+@click.option("--output-tokens", "output_len", type=click.IntRange(1), default=256, show_default=True, help="Generated tokens per request.")
+@click.option("--users", "concurrency", type=click.IntRange(1), default=1, show_default=True, help="Requests in flight on the replica.")
+@click.option("--context-tokens", "context", type=click.IntRange(1), default=None, help="Longest sequence to hold (default input+output).")
 @click.option("--parallel-requests", type=click.IntRange(1), default=None,
               help="Requests the engine serves at once; the others queue (Ollama's OLLAMA_NUM_PARALLEL, vLLM's "
                    "--max-num-seqs, SGLang's --max-running-requests, TensorRT-LLM's max_batch_size).  Default: the "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from typing import Any
 
 import click
@@ -33,11 +34,13 @@ def to_yaml(obj: Any) -> str:
     return yaml.safe_dump(json.loads(to_json(obj)), sort_keys=False, allow_unicode=True, width=200)
 
 
-def print_table(rows: list[dict], title: str | None = None) -> None:
+def print_table(rows: list[dict], title: str | None = None, width: int | None = None) -> None:
+    """A rich table on stdout, `width` columns at most (None: the terminal's, 200 when not a terminal)."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, show_lines=False, header_style="bold")
+    table = Table(title=title, show_lines=False, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     if not rows:
         click.echo("(nothing)")
         return
@@ -45,7 +48,8 @@ def print_table(rows: list[dict], title: str | None = None) -> None:
         table.add_column(str(k), overflow="fold")
     for r in rows:
         table.add_row(*["" if v is None else (", ".join(map(str, v)) if isinstance(v, list) else str(v)) for v in r.values()])
-    Console(width=200 if not click.get_text_stream("stdout").isatty() else None).print(table)
+    tty = sys.stdout.isatty()
+    Console(width=width if width and not tty else (None if tty else 200)).print(table)
 
 
 def emit(rows: list[dict], fmt: str, title: str | None = None, payload: Any = None) -> None:

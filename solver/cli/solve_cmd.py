@@ -7,7 +7,7 @@ import typing
 import click
 
 from solver.cli.options import OutputPath, catalog_option
-from solver.cli.render import emit, to_csv, to_json, to_yaml
+from solver.cli.render import to_csv, to_json, to_yaml
 from solver.schema.scenario import Scenario
 
 
@@ -17,7 +17,7 @@ def _flag_type(annotation) -> tuple[object, bool]:
     base = args[0] if args and typing.get_origin(annotation) is not list else annotation
     if typing.get_origin(annotation) is typing.Literal or typing.get_origin(base) is typing.Literal:
         lits = typing.get_args(base if typing.get_origin(base) is typing.Literal else annotation)
-        return click.Choice([str(x) for x in lits]), False
+        return click.Choice([str(x) for x in lits], case_sensitive=False), False
     if base is bool:
         return None, True
     if base is int:
@@ -32,7 +32,10 @@ def scenario_options(func):
     for name, field in reversed(list(Scenario.model_fields.items())):
         flag = "--" + name.replace("_", "-")
         ctype, is_bool = _flag_type(field.annotation)
-        help_text = (field.description or name.replace("_", " ")) + ("" if field.default is None else f" [default: {field.default}]")
+        default = field.get_default(call_default_factory=True)
+        shown = ",".join(map(str, default)) if isinstance(default, list) else default
+        help_text = (field.description or name.replace("_", " ")) + ("" if shown in (None, "", []) or field.is_required()
+                                                                      else f" [default: {shown}]")
         if is_bool:
             func = click.option(flag + "/--no-" + name.replace("_", "-"), name, default=None, help=help_text)(func)
         else:
@@ -54,79 +57,102 @@ def collect(file_data: dict, flags: dict) -> dict:
     return data
 
 
-def config_rows(front: list[dict]) -> list[dict]:
+COST_KEYS = {"per_hour": ("cost_per_hour", "/h"), "per_month": ("cost_per_month", "/month"),
+             "per_million_tokens": ("cost_per_million_tokens", "/Mtok")}
+
+
+def config_rows(front: list[dict], cost_unit: str = "per_hour", wide: bool = False) -> list[dict]:
+    """The front as table rows: 120 columns by default; `wide` adds the interconnect, the memory
+    headroom, the binding constraint, the monthly cost and why each is on the front."""
+    key, unit = COST_KEYS[cost_unit]
+    cur = next((c["currency"] for c in front if c["currency"]), None)
     rows = []
     for i, c in enumerate(front, 1):
-        cost = c["cost_per_hour"]
-        rows.append({
-            "#": i,
-            "option": c["deployment_option"],
-            "gpus": f"{c['gpus']}x {c['gpu']}",
+        cost = c[key]
+        row = {
+            "#": f"{i}*" if c.get("recommended") else str(i),
             "servers": f"{c['servers']}x {c['server']}",
+            "GPUs": f"{c['gpus']}x {c['gpu']}",
             "engine": c["engine"],
-            "layout": f"TP{c['tp']} PP{c['pp']}" + (f" EP{c['ep']}" if c.get("ep", 1) > 1 else "") + f" x{c['replicas']}",
-            "cost/h": "unknown" if cost is None else f"{cost:,.2f} {c['currency']}",
+            "layout": f"TP{c['tp']}" + (f" PP{c['pp']}" if c["pp"] > 1 else "") + (f" EP{c['ep']}" if c.get("ep", 1) > 1 else "")
+                      + f" x{c['replicas']}",
+            f"{cur or ''}{unit}": "unknown" if cost is None else f"{cost:,.2f}",
             "tok/s": f"{c['output_tokens_per_s']:,.0f}",
-            "tok/s/user": f"{c['output_tokens_per_s_per_user']:.1f}",
+            "/user": f"{c['output_tokens_per_s_per_user']:.1f}",
             "TPOT ms": f"{c['tpot_ms']:.1f}",
-            "TTFT ms": f"{c['ttft_ms']:.0f}",
-            "why": c.get("why", ""),
-        })
+            "TTFT s": f"{c['ttft_ms'] / 1000:.2f}",
+        }
+        if wide:
+            row |= {"interconnect": c["interconnect"], "KV free": f"{c['memory_headroom_pct']:.0f}%",
+                    "binding": c["binding_constraint"],
+                    f"{cur or ''}/month": "unknown" if c["cost_per_month"] is None else f"{c['cost_per_month']:,.0f}",
+                    "why": c.get("why", "")}
+        rows.append(row)
     return rows
 
 
-def plot_front(plan, path: str) -> None:
-    """Cost vs throughput of the front, each point labelled with its configuration."""
-    import matplotlib
+def print_plan(plan, wide: bool = False) -> None:
+    """The front (a table that fits 120 columns, * marks the recommendation), then the recommendation
+    in words with its launch command, its assumptions and what rests on unverified facts."""
+    from solver.cli.render import print_table
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    sc, s = plan.scenario, plan.stats
+    hidden = plan.front_total - len(plan.front)
+    title = (f"{plan.model.id}: {plan.front_total} Pareto-optimal configuration(s) for {', '.join(sc.objectives)}"
+             + (f", {len(plan.front)} shown (--full-front: all)" if hidden else "")
+             + f"; {s['options']} options evaluated")
+    print_table(config_rows(plan.front, sc.cost_unit, wide), title=title, width=None if wide else 120)
+    for w in plan.warnings:
+        click.echo(f"warning: {w}", err=True)
+    r = plan.recommendation
+    if r is None:
+        return
+    import textwrap
 
-    plt.rcParams["text.parse_math"] = False  # names are shown as written: "$...$" is text, not TeX
-    front = plan.front
-    fig, ax = plt.subplots(figsize=(9, 5.5))
-    xs = [c["cost_per_hour"] if c["cost_per_hour"] is not None else 0.0 for c in front]
-    ys = [c["output_tokens_per_s"] for c in front]
-    ax.plot(xs, ys, "o-", color="#1f6feb")
-    for c, x, y in zip(front, xs, ys, strict=True):
-        ax.annotate(f"{c['gpus']}x {c['gpu']}\n{c['engine']} TP{c['tp']} x{c['replicas']}", (x, y), fontsize=7,
-                    xytext=(4, 4), textcoords="offset points")
-    sc = plan.scenario
-    ax.set_xlabel(f"cost per hour ({sc.currency})")
-    ax.set_ylabel("output tokens/s (at the scenario's load)")
-    ax.set_title(f"Pareto front: {plan.model.id}, {sc.users} users, {sc.precision.value}, context {sc.context_tokens}")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    from solver.io.files import writing
+    def say(text: str, first: str = "", rest: str = "    ") -> None:
+        click.echo(textwrap.fill(text, width=118, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False))
 
-    with writing(path):
-        fig.savefig(path, metadata={"Software": None} if path.endswith(".png") else None)
-    plt.close(fig)
+    click.echo("")
+    say(r["text"], "Recommended (*): ", "  ")
+    say(r["rule"], "  why this one: ")
+    if r["command"]:
+        click.echo(f"  launch: {r['command']}")  # one line, to copy
+    for n in r["command_notes"]:
+        say(n, "    - ", "      ")
+    say("; ".join(r["assumptions"]), "  assumes: ")
+    if r["unverified"]:
+        say(", ".join(r["unverified"]), "  rests on unverified facts: ")
 
 
 @click.command("solve")
 @click.argument("scenario_file", required=False, type=click.Path(dir_okay=False))
 @scenario_options
-@click.option("--objective", "single", type=click.Choice(["cost", "throughput", "latency"]), default=None,
+@click.option("--objective", "single", type=click.Choice(["cost", "throughput", "latency"], case_sensitive=False), default=None,
               help="Single objective (lexicographic tie-breaks) instead of a front.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml", "csv"]), default="table", show_default=True)
 @click.option("--plot", "plot_path", type=OutputPath(), default=None, help="Draw the labelled front (PNG/SVG).")
+@click.option("--wide", is_flag=True, help="Table with the interconnect, memory headroom, binding constraint, monthly cost and why.")
 @catalog_option
-def solve_cmd(scenario_file, single, fmt, plot_path, catalog_paths, **fields):
+def solve_cmd(scenario_file, single, fmt, plot_path, wide, catalog_paths, **fields):
     """The Pareto-optimal configurations for one scenario (YAML file and/or flags).
 
     Exit 0 with a front, 3 when nothing fits (the explanation says which requirements conflict and
     the nearest relaxation), 2 on bad input.
     """
-    from solver.errors import EXIT_INFEASIBLE
+    from solver.errors import EXIT_INFEASIBLE, GpuplanError
     from solver.io.scenario_file import build_scenario, load_scenario_file
     from solver.plan.planner import solve
     from solver.schema.catalog import load_catalog
 
     data = collect(load_scenario_file(scenario_file) if scenario_file else {}, fields)
     if single:
+        if fields.get("objectives") is not None:
+            raise GpuplanError("--objective (one objective) and --objectives (a front) contradict each other: give one")
         data["objectives"] = [single]
-    sc = build_scenario(data, scenario_file or "scenario flags")
+    notices: list[str] = []
+    sc = build_scenario(data, scenario_file or "scenario flags", notices)
+    for n in notices:
+        click.echo(f"notice: {n}", err=True)
     plan = solve(sc, load_catalog(catalog_paths))
     payload = plan.as_dict()
     if fmt == "json":
@@ -137,11 +163,10 @@ def solve_cmd(scenario_file, single, fmt, plot_path, catalog_paths, **fields):
         flat = [{k: (to_json(v) if isinstance(v, dict | list) else v) for k, v in c.items()} for c in plan.front]
         click.echo(to_csv(flat), nl=False)
     elif plan.status == "ok":
-        s = plan.stats
-        emit(config_rows(plan.front), "table",
-             title=f"{plan.model.id}: {len(plan.front)} Pareto-optimal configuration(s) for {', '.join(sc.objectives)} "
-                   f"({s['options']} options evaluated, {s['model_options']} in the CP-SAT model)")
+        print_plan(plan, wide)
     if plot_path and plan.front:
+        from solver.io.plots import plot_front
+
         plot_front(plan, plot_path)
         click.echo(f"front drawn to {plot_path}", err=True)
     if plan.status != "ok":

@@ -65,7 +65,9 @@ def solve_cells(header: list[str], row: int, cells: list[str], duplicate_of: int
         reason = str(e) if isinstance(e, GpuplanError) else f"internal error (a bug in gpuplan, please report): {type(e).__name__}: {e}"
         return csv_line(result_row(row, sid, "error", reason, [], None)), front_line(row, sid, "error", [], {"message": reason}), "error"
     if plan.status == "ok":
-        return (csv_line(result_row(row, sid, "ok", "", plan.front, plan.scenario.currency)),
+        rec = plan.recommendation or {}
+        return (csv_line(result_row(row, sid, "ok", "", plan.front, plan.scenario.currency, rec.get("command"), plan.warnings,
+                                    plan.front_total)),
                 front_line(row, sid, "ok", plan.front, None), "ok")
     e = plan.explanation
     reason = e["message"] + ("; nearest relaxation: " + e["suggestions"][0] if e["suggestions"] else "")
@@ -205,6 +207,7 @@ class BatchSummary:
     resumed: int = 0
     seconds: float = 0.0
     chosen_gpus: dict[str, int] = field(default_factory=dict)
+    notices: list[str] = field(default_factory=list)  # old column names renamed
 
     @property
     def failed(self) -> bool:
@@ -286,11 +289,12 @@ def run_batch(input_csv: str, output: str, fronts: str | None = None, workers: i
 
     t0 = time.perf_counter()
     load_catalog(catalog_paths)  # validate the catalog once, before any row (a bad catalog is exit 2)
-    header, rows = read_rows(input_csv)
+    notices: list[str] = []
+    header, rows = read_rows(input_csv, notices)
     out_path, fr_path = Path(output), Path(fronts) if fronts else None
     with writing(out_path if fr_path is None else f"{out_path} or {fr_path}"):
         done = prepare_outputs(out_path, fr_path, resume)
-    summary = BatchSummary(resumed=done)
+    summary = BatchSummary(resumed=done, notices=notices)
     ex = RayExecutor(ray_address, workers) if executor == "ray" else LocalExecutor(workers)
     show = sys.stderr.isatty() if progress is None else progress
     bar = _Progress(show)

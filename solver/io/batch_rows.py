@@ -17,14 +17,15 @@ from pydantic import ValidationError
 
 from solver.errors import GpuplanError, closest
 from solver.io.scenario_file import format_validation
-from solver.schema.scenario import Scenario
+from solver.schema.scenario import FIELD_ALIASES, Scenario
 
 LIST_SEP = ";"
 VALID_COLUMNS = list(Scenario.model_fields)
-PICKS = ("cheapest", "fastest", "balanced")
+PICKS = ("cheapest", "fastest", "recommended")
 PICK_FIELDS = ("gpu", "gpus", "server", "servers", "engine", "tp", "pp", "ep", "replicas", "cost_per_hour",
                "output_tokens_per_s", "output_tokens_per_s_per_user", "tpot_ms", "ttft_ms", "deployment_option")
-RESULT_COLUMNS = ["row", "id", "status", "reason", "front_size", "currency"] + [f"{p}_{f}" for p in PICKS for f in PICK_FIELDS]
+RESULT_COLUMNS = (["row", "id", "status", "reason", "front_size", "currency"] + [f"{p}_{f}" for p in PICKS for f in PICK_FIELDS]
+                  + ["recommended_command", "warnings"])
 
 
 def validate_header(header: list[str], path: str) -> None:
@@ -57,7 +58,7 @@ def _bad_byte(cells: list[str]) -> int | None:
     return None
 
 
-def read_rows(path: str | Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+def read_rows(path: str | Path, notices: list[str] | None = None) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """(header, iterator of (row number from 1, cells)); streams the file, BOM tolerated.  A row that
     cannot be read (not UTF-8, a CSV error) comes as [UNREADABLE, why]: it becomes an error row and
     the rows after it are read as usual."""
@@ -79,6 +80,11 @@ def read_rows(path: str | Path) -> tuple[list[str], Iterator[tuple[int, list[str
         fh.close()
         raise GpuplanError(f"{path}: the header is not UTF-8 text (byte 0x{bad:02x}); save the file as UTF-8 "
                            "(a spreadsheet's 'CSV UTF-8')")
+    renamed = [h for h in header if h in FIELD_ALIASES]
+    if renamed and notices is not None:
+        notices.extend(f"{path}: column '{h}' is now called '{FIELD_ALIASES[h]}' (the old name is accepted for now)"
+                       for h in renamed)
+    header = [FIELD_ALIASES.get(h, h) for h in header]
     validate_header(header, str(path))
 
     def rows() -> Iterator[tuple[int, list[str]]]:
@@ -145,33 +151,28 @@ def _fmt(v) -> str:
 
 
 def pick_configs(front: list[dict]) -> dict[str, dict | None]:
-    """The cheapest, the fastest and a balanced configuration of a front.
-
-    balanced: the configuration nearest the ideal point (lowest cost, highest throughput) once both
-    are scaled to [0, 1] over the front; without prices, nearest to (lowest TPOT, highest throughput)."""
+    """The cheapest, the most capable and the recommended configuration of a front (the front as shown:
+    cut where more cost buys little, solver.plan.recommend)."""
     if not front:
         return {p: None for p in PICKS}
     priced = [c for c in front if c["cost_per_hour"] is not None]
     cheapest = min(priced, key=lambda c: (c["cost_per_hour"], -c["output_tokens_per_s"])) if priced else None
     fastest = max(front, key=lambda c: (c["output_tokens_per_s"], -(c["cost_per_hour"] or 0)))
-    pool = priced or front
-    xkey = (lambda c: c["cost_per_hour"]) if priced else (lambda c: c["tpot_ms"])
-    xs = [xkey(c) for c in pool]
-    ys = [c["output_tokens_per_s"] for c in pool]
-    span = lambda a: (max(a) - min(a)) or 1.0  # noqa: E731
-    def dist(c):
-        return math.hypot((xkey(c) - min(xs)) / span(xs), (max(ys) - c["output_tokens_per_s"]) / span(ys))
-    balanced = min(pool, key=lambda c: (dist(c), xkey(c)))
-    return {"cheapest": cheapest, "fastest": fastest, "balanced": balanced}
+    recommended = next((c for c in front if c.get("recommended")), None)
+    return {"cheapest": cheapest, "fastest": fastest, "recommended": recommended}
 
 
-def result_row(row: int, sid: str, status: str, reason: str, front: list[dict], currency: str | None) -> list[str]:
+def result_row(row: int, sid: str, status: str, reason: str, front: list[dict], currency: str | None,
+               command: str | None = None, warnings: list[str] = (), front_total: int | None = None) -> list[str]:
+    """One results.csv row; front_size is the whole front's (front_total), the picks come from `front`
+    (the configurations shown)."""
     picks = pick_configs(front)
-    out = [str(row), sid, status, reason.replace("\n", " "), str(len(front)), currency or ""]
+    out = [str(row), sid, status, reason.replace("\n", " "), str(len(front) if front_total is None else front_total),
+           currency or ""]
     for p in PICKS:
         c = picks[p]
         out += [_fmt(c.get(f)) if c else "" for f in PICK_FIELDS]
-    return out
+    return out + [command or "", " | ".join(warnings)]
 
 
 #: first characters that make a spreadsheet evaluate a cell as a formula (OWASP, "CSV Injection")

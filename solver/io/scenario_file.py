@@ -6,31 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
-from solver.errors import ScenarioError, suggestion
-from solver.schema.scenario import Scenario
-
-
-def format_validation(err: ValidationError, where: str) -> str:
-    lines = []
-    fields = list(Scenario.model_fields)
-    for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"]) or "(scenario)"
-        if e["type"] == "extra_forbidden":
-            lines.append(f"{where}: unknown field '{loc}'.{suggestion(str(e['loc'][-1]), fields)}")
-        else:
-            got = "" if e["type"] == "missing" or not e["loc"] else f" (got {e.get('input')!r})"
-            msg = e["msg"].removeprefix("Value error, ")
-            lines.append(f"{where}: {loc}: {msg}{got}")
-    return "\n".join(lines)
-
-
-def build_scenario(data: dict[str, Any], where: str = "scenario") -> Scenario:
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as e:
-        raise ScenarioError(format_validation(e, where)) from None
+from solver.errors import ScenarioError
+from solver.schema.scenario import Scenario, build_scenario, format_validation  # noqa: F401 - re-exported
 
 
 def load_scenario_file(path: str | Path) -> dict[str, Any]:

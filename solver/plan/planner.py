@@ -11,7 +11,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from solver.errors import ScenarioError
+from solver.errors import ScenarioError, UnknownIdError
 from solver.plan.candidates import enumerate_candidates
 from solver.plan.families import capacity
 from solver.plan.options import Option
@@ -33,6 +33,42 @@ class Plan:
     options: list[Option] = field(default_factory=list)  # the chosen options, same order as front
     explanation: dict | None = None
     stats: dict = field(default_factory=dict)
+    recommendation: dict | None = None  # solver.plan.recommend.recommendation
+    warnings: list[str] = field(default_factory=list)
+    front_total: int = 0  # configurations on the whole front (front: those shown; all with full_front)
+
+    def to_frame(self):
+        """The front as a pandas DataFrame, one row per configuration (the error ranges as *_low / *_high
+        columns); `recommended` marks the recommendation."""
+        import pandas as pd
+
+        rows = []
+        for c in self.front:
+            row = {k: v for k, v in c.items() if k not in ("range", "unverified", "notes")}
+            for metric, (low, high) in ((m, v) for m, v in c["range"].items() if m != "band"):
+                row[f"{metric}_low"], row[f"{metric}_high"] = low, high
+            row["band"] = c["range"]["band"]
+            row["unverified"] = ", ".join(c["unverified"])
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str:
+        """The notebook view: the recommendation, then the front."""
+        import html
+
+        if self.status != "ok":
+            e = self.explanation or {}
+            return f"<p><b>infeasible</b>: {html.escape(e.get('message', ''))}</p>"
+        r = self.recommendation or {}
+        cols = ["gpus", "gpu", "servers", "server", "engine", "tp", "pp", "replicas", "cost_per_hour", "currency",
+                "output_tokens_per_s", "output_tokens_per_s_per_user", "tpot_ms", "ttft_ms"]
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+        body = "".join("<tr" + (" style='font-weight:bold'" if c.get("recommended") else "") + ">"
+                       + "".join(f"<td>{html.escape(str(c[k]))}</td>" for k in cols) + "</tr>" for c in self.front)
+        cmd = f"<pre>{html.escape(r['command'])}</pre>" if r.get("command") else ""
+        return (f"<p><b>Recommended</b>: {html.escape(r.get('text', ''))}</p>{cmd}"
+                f"<table><tr>{head}</tr>{body}</table><p>{len(self.front)} of {self.front_total} Pareto-optimal "
+                "configurations shown (full_front=True for all).</p>")
 
     def as_dict(self) -> dict:
         sc = self.scenario
@@ -44,21 +80,38 @@ class Plan:
             "cost_unit": sc.cost_unit,
             "currency": sc.currency,
             "peak_users": sc.peak_users,
+            "recommendation": self.recommendation,
+            "warnings": self.warnings,
             "front": self.front,
+            "front_total": self.front_total,
             "explanation": self.explanation,
             # counts only: timings vary between runs and the output must be byte-identical
             "stats": {k: v for k, v in self.stats.items() if not k.endswith("_ms")},
         }
 
 
+def gpu_family(catalog: Catalog, name: str) -> list[str]:
+    """The GPU a name or alias means, or — for a family name such as 'H100' or 'mi300' that names no
+    single GPU — every GPU whose id or alias begins with it."""
+    try:
+        return [catalog.gpu(name).id]
+    except UnknownIdError:
+        n = name.strip().lower()
+        family = sorted({g.id for g in catalog.gpus.values() if n and any(k.lower().startswith(n) for k in (g.id, *g.aliases))})
+        if not family:
+            raise
+        return family
+
+
 def prepare(scenario: Scenario, catalog: Catalog) -> tuple[Scenario, LlmModel, bool]:
-    """Normalise ids and aliases; a model known only by its parameter count uses the guide's memory rule."""
+    """Normalise ids and aliases; a model known only by its parameter count uses the guide's memory rule;
+    a scenario without a speed target gets the reading-speed floor (solver.plan.recommend)."""
     model, known = resolve_model(catalog, scenario.model, scenario.params_b)
     upd: dict = {}
     if scenario.engine != "any":
         upd["engine"] = catalog.engine(scenario.engine).id
     if scenario.allowed_gpus is not None:
-        upd["allowed_gpus"] = [catalog.gpu(g).id for g in scenario.allowed_gpus]
+        upd["allowed_gpus"] = [gid for g in scenario.allowed_gpus for gid in gpu_family(catalog, g)]
     if scenario.allowed_servers is not None:
         upd["allowed_servers"] = [catalog.server(s).id for s in scenario.allowed_servers]
     from solver.schema.engine import FEATURES
@@ -74,7 +127,10 @@ def prepare(scenario: Scenario, catalog: Catalog) -> tuple[Scenario, LlmModel, b
         upd["memory_rule"] = "guide"
     if scenario.context_tokens > model.native_context and known:
         raise ScenarioError(f"context {scenario.context_tokens} exceeds {model.id}'s native context of {model.native_context} tokens")
-    return (scenario.model_copy(update=upd) if upd else scenario), model, known
+    from solver.plan.recommend import with_speed_floor
+
+    floored, _ = with_speed_floor(scenario.model_copy(update=upd) if upd else scenario)
+    return floored, model, known
 
 
 def deployment_option(o: Option) -> tuple[str, str]:
@@ -137,6 +193,7 @@ def config_dict(o: Option, sc: Scenario) -> dict:
         "ep": s.ep,
         "replicas": o.replicas,
         "users_per_replica": o.users_per_replica,
+        "running_per_replica": s.running(o.users_per_replica),
         "users_served": capacity(o),
         "precision": sc.precision.value,
         "precision_path": s.precision_path,
@@ -225,15 +282,28 @@ class LruCache(dict):
         return value
 
 
-def solve(scenario: Scenario, catalog: Catalog, validate: bool = True, cache: LruCache | None = None) -> Plan:
+def solve(scenario: Scenario | dict, catalog: Catalog | None = None, validate: bool = True,
+          cache: LruCache | None = None) -> Plan:
     """The exact Pareto front for `scenario` (or an explanation of why nothing fits).
 
-    `cache` shares candidate evaluation between scenarios that differ only in objectives, budget or
-    server limits (batch runs); results are identical with or without it."""
+    `scenario`: a Scenario or a dict of its fields (validated, old field names accepted);
+    `catalog`: the built-in one when None.  `cache` shares candidate evaluation between scenarios that
+    differ only in objectives, budget or server limits (batch runs); results are identical with or
+    without it."""
+    if isinstance(scenario, dict):
+        from solver.schema.scenario import build_scenario
+
+        scenario = build_scenario(scenario)
+    if catalog is None:
+        from solver.schema.catalog import load_catalog
+
+        catalog = load_catalog()
     from solver.plan.cpsat_model import PlanModel
     from solver.plan.pareto import exact_front
+    from solver.plan.recommend import recommend_index, recommendation, shown_front, with_speed_floor
 
     sc, model, known = prepare(scenario, catalog)
+    _, warnings = with_speed_floor(scenario)
     t0 = time.perf_counter()
     memo: dict = {}  # memory and speed per hardware and layout for this scenario, reused by the explanation
     if cache is None:
@@ -261,7 +331,7 @@ def solve(scenario: Scenario, catalog: Catalog, validate: bool = True, cache: Lr
 
         expl = explain(cands, sc, catalog, model, memo)
         stats["explanation_ms"] = round(1e3 * (time.perf_counter() - t2), 1)
-        return Plan(sc, model, known, "infeasible", [], [], expl, stats)
+        return Plan(sc, model, known, "infeasible", [], [], expl, stats, warnings=warnings)
     opts = sorted((options[i] for i in chosen), key=lambda o: _sort_key(o, sc))
     front = [config_dict(o, sc) for o in opts]
     annotate_why(front, sc)
@@ -273,7 +343,13 @@ def solve(scenario: Scenario, catalog: Catalog, validate: bool = True, cache: Lr
             if problems:
                 raise AssertionError(f"validator rejected a solver answer ({c['server']}): {problems}")
     stats["validated"] = validate
-    return Plan(sc, model, known, "ok", front, opts, None, stats)
+    best, rule = recommend_index(front, sc)
+    rec = recommendation(front[best], rule, sc, catalog, model, warnings)
+    for i, c in enumerate(front):
+        c["recommended"] = i == best
+    shown = list(range(len(front))) if sc.full_front else shown_front(front, best)
+    return Plan(sc, model, known, "ok", [front[i] for i in shown], [opts[i] for i in shown], None, stats, rec, warnings,
+                len(front))
 
 
 def _sort_key(o: Option, sc: Scenario) -> tuple:

@@ -173,6 +173,27 @@ class Scheduling(_Strict):
     unverified: bool = Field(False, description="behaviour recalled, not read from a stored source")
 
 
+class Launch(_Strict):
+    """How the engine is started: the program and the flags (or environment variables) that set what a
+    plan assumed.  A knob the engine has no flag for is None."""
+
+    command: str = Field(description="the program and its model argument; {model} = the model's Hugging Face repo")
+    env: bool = Field(False, description="knobs are environment variables (NAME=value before the command), not flags")
+    tp: str | None = Field(None, description="flag taking the tensor-parallel degree")
+    pp: str | None = Field(None, description="flag taking the pipeline-parallel degree")
+    ep: str | None = Field(None, description="flag turning expert parallelism on (with ep_takes_degree: taking the EP degree)")
+    ep_takes_degree: bool = False
+    context: str | None = Field(None, description="flag taking the longest sequence (tokens)")
+    context_is_total: bool = Field(False, description="the context flag sizes the whole KV cache, shared by the running requests (llama.cpp)")
+    running: str | None = Field(None, description="flag taking the requests run at once")
+    memory_fraction: str | None = Field(None, description="flag taking the engine's memory fraction (memory.fraction)")
+    kv_fp8: str | None = Field(None, description="flag(s) selecting an FP8 KV cache")
+    extra: str | None = Field(None, description="appended as written")
+    note: str | None = Field(None, description="what the user must still provide or know")
+    source: list[str] = Field(min_length=1)
+    unverified: bool = Field(False, description="flags recalled from the engine's documentation, not read from a stored source")
+
+
 class Engine(_Strict):
     id: str
     name: str
@@ -183,6 +204,7 @@ class Engine(_Strict):
     features: dict[str, dict[str, Status]] = Field(description="feature x hardware class")
     parallelism: Parallelism
     memory: MemoryRule
+    launch: Launch | None = Field(None, description="how to start it with a plan's settings (the recommendation's command)")
     max_parallel_requests: int | None = Field(
         None, description="requests served at once by default (Ollama: 1); None = continuous batching"
     )

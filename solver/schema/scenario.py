@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from solver.errors import ScenarioError, suggestion
 from solver.schema.precision import Precision, parse_precision
 
 Objective = Literal["cost", "throughput", "latency"]
@@ -29,7 +30,7 @@ class Scenario(BaseModel):
     users: int = Field(1, ge=1, le=10_000_000, description="concurrent users (requests in flight)")
     engine: str = Field("any", description="inference server id, or 'any'")
     features: list[str] = Field(default_factory=list, description="engine features the deployment needs")
-    min_tokens_per_s_per_user: float | None = Field(None, gt=0, le=1e6, description="streaming speed each user must get")
+    min_tokens_per_s_per_user: float | None = Field(None, ge=0, le=1e6, description="streaming speed each user must get; without any speed target, a reading speed is assumed (solver.plan.recommend.READING_TOKENS_PER_S); 0 = no floor")
     min_total_tokens_per_s: float | None = Field(None, gt=0, le=1e12, description="aggregate output tokens/s")
     max_ttft_ms: float | None = Field(None, gt=0, le=1e9, description="time to first token limit, ms")
     max_tpot_ms: float | None = Field(None, gt=0, le=1e9, description="time per output token limit, ms")
@@ -48,6 +49,17 @@ class Scenario(BaseModel):
     allow_multi_server: bool = Field(False, description="let one replica span several servers (option E)")
     max_servers: int = Field(64, ge=1, le=100_000, description="servers the deployment may use")
     memory_rule: Literal["exact", "guide"] = Field("exact", description="architecture-aware memory or the guide's rule")
+    full_front: bool = Field(False, description="every Pareto-optimal configuration; default: at most 8, spread along the front and cut where more cost buys little throughput")
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _currency(cls, v: object) -> object:
+        return v.strip().upper() if isinstance(v, str) else v
+
+    @field_validator("load", "cost_unit", "latency_metric", "memory_rule", "engine", mode="before")
+    @classmethod
+    def _lower(cls, v: object) -> object:
+        return v.strip().lower() if isinstance(v, str) else v
 
     @field_validator("precision", "kv_precision", mode="before")
     @classmethod
@@ -59,7 +71,7 @@ class Scenario(BaseModel):
     def _objectives(cls, v: object) -> object:
         if isinstance(v, str):
             v = [x.strip() for x in v.split(",") if x.strip()]
-        return v
+        return [x.strip().lower() if isinstance(x, str) else x for x in v] if isinstance(v, list) else v
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -84,3 +96,49 @@ class Scenario(BaseModel):
         import math
 
         return math.ceil(self.users * (self.peak_factor if self.load == "bursty" else 1.0) - 1e-9)
+
+
+#: field names other commands used before the vocabulary was one (estimate, memory): accepted, with a notice
+FIELD_ALIASES = {"context": "context_tokens", "input_len": "input_tokens", "output_len": "output_tokens",
+                 "concurrency": "users"}
+
+
+def canonical_fields(data: dict) -> tuple[dict, list[str]]:
+    """`data` with old field names renamed (FIELD_ALIASES), and a notice for each; a field given under
+    both names is an error (ValueError)."""
+    out, notices = dict(data), []
+    for old, new in FIELD_ALIASES.items():
+        if old in out:
+            if new in out:
+                raise ValueError(f"'{old}' is the old name of '{new}': give one of them, not both")
+            out[new] = out.pop(old)
+            notices.append(f"'{old}' is now called '{new}' (the old name is accepted for now)")
+    return out, notices
+
+
+def format_validation(err: ValidationError, where: str) -> str:
+    lines = []
+    fields = list(Scenario.model_fields)
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "(scenario)"
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{where}: unknown field '{loc}'.{suggestion(str(e['loc'][-1]), fields)}")
+        else:
+            got = "" if e["type"] == "missing" or not e["loc"] else f" (got {e.get('input')!r})"
+            msg = e["msg"].removeprefix("Value error, ")
+            lines.append(f"{where}: {loc}: {msg}{got}")
+    return "\n".join(lines)
+
+
+def build_scenario(data: dict[str, Any], where: str = "scenario", notices: list[str] | None = None) -> Scenario:
+    """A validated Scenario; old field names are renamed, with a notice appended to `notices`."""
+    try:
+        data, renamed = canonical_fields(data)
+    except ValueError as e:
+        raise ScenarioError(f"{where}: {e}") from None
+    if notices is not None:
+        notices.extend(renamed)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(format_validation(e, where)) from None

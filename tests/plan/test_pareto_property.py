@@ -77,7 +77,7 @@ def cpsat_core(options, sc) -> list[str]:
 def test_cpsat_front_equals_brute_force(catalog, case):
     servers, engines, stock, fields = case
     cat = sub_catalog(catalog, servers, engines, stock)
-    sc = Scenario(**fields)
+    sc = Scenario(**fields, full_front=True)
     plan = solve(sc, cat)
     prepared, model, _ = prepare(sc, cat)
     everything = enumerate_candidates(prepared, cat, model, screen=False).options  # the oracle sees every option
