@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# the tests never reach Hugging Face: a repo outside the catalog is read from huggingface_hub's cache alone
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from solver.schema.catalog import Catalog, load_catalog
 

@@ -42,7 +42,7 @@ from solver.schema.catalog import Catalog
 from solver.schema.engine import Engine
 from solver.schema.hardware import Server
 from solver.schema.llm import LlmModel
-from solver.schema.pricing import hourly_price
+from solver.schema.pricing import price_in
 from solver.schema.scenario import Scenario
 
 #: which shapes an enumeration evaluates:
@@ -130,7 +130,8 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
         memo = {}
     for server in catalog.servers.values():
         gpu = catalog.gpus[server.gpu]
-        price = hourly_price(server, scenario.currency, catalog.pricing)
+        price, price_note = price_in(server, scenario.currency, catalog.pricing,
+                                     catalog.exchange_rates if scenario.convert_prices else None)
         why = AllowedHardware.hardware_problem(gpu, server, scenario)
         if why is None and price is None and needs_price(scenario):
             why = f"price_known: {server.id} has no {scenario.currency} price"
@@ -190,7 +191,7 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
                         gpus_per_replica=gpr, servers_per_replica=spr, replicas_per_server=0 if spr > 1 else server.gpu_count // gpr,
                         precision_path=path, precision_note=note, kv_precision=kv, feature_problem=None if feat.ok else feat.reason,
                         price_per_hour=price, kv_pool_gib=mem.kv_pool_gib, max_users_memory=mem.max_concurrency,
-                        calibrated=exact, band=band_factors(factors, exact), ep=ep, running_cap=mem.running_cap)
+                        calibrated=exact, band=band_factors(factors, exact), ep=ep, running_cap=mem.running_cap, price_note=price_note)
                     if early:
                         why = shape_problem(shape, scenario)
                         if why:

@@ -46,6 +46,7 @@ class Shape:
     # requests a replica runs at once (the memory plan's Engine.running_cap on this GPU and KV pool; None:
     # what the KV cache holds), held here: the planner asks per option, hundreds of thousands of times per batch
     running_cap: int | None = field(compare=False)
+    price_note: str | None = field(default=None, compare=False)  # how a price in another currency was converted
 
     def running(self, users: int) -> int:
         """Of `users` on one replica, those running at once (the rest queue past the engine's cap)."""

@@ -75,7 +75,8 @@ class Plan:
         return {
             "status": self.status,
             "scenario": sc.model_dump(mode="json", exclude_none=True),
-            "model": {"id": self.model.id, "name": self.model.name, "in_catalog": self.model_known},
+            "model": {"id": self.model.id, "name": self.model.name, "architecture_known": self.model_known,
+                      "source": self.model.source[0]},
             "objectives": list(sc.objectives),
             "cost_unit": sc.cost_unit,
             "currency": sc.currency,
@@ -108,6 +109,8 @@ def prepare(scenario: Scenario, catalog: Catalog) -> tuple[Scenario, LlmModel, b
     a scenario without a speed target gets the reading-speed floor (solver.plan.recommend)."""
     model, known = resolve_model(catalog, scenario.model, scenario.params_b)
     upd: dict = {}
+    if model.published_precision is not None and "precision" not in scenario.model_fields_set:
+        upd["precision"] = model.published_precision  # a checkpoint read from its config.json: its own format
     if scenario.engine != "any":
         upd["engine"] = catalog.engine(scenario.engine).id
     if scenario.allowed_gpus is not None:
@@ -221,7 +224,7 @@ def config_dict(o: Option, sc: Scenario) -> dict:
         "unverified": sorted({f"gpu.{x}" for x in s.gpu.unverified} | {f"server.{x}" for x in s.server.unverified}
                              | {f"engine.{x}" for x in s.engine.doubts(s.gpu.compat_key, sc.precision.value,
                                                                      s.kv_precision.value, sc.features)}),
-        "notes": [n for n in (s.precision_note,) if n],
+        "notes": [n for n in (s.precision_note, s.price_note) if n],
     }
 
 

@@ -14,7 +14,7 @@ from solver.plan.options import Option, Shape
 from solver.predict import compat
 from solver.schema.catalog import Catalog
 from solver.schema.llm import LlmModel
-from solver.schema.pricing import hourly_price
+from solver.schema.pricing import price_in
 from solver.schema.scenario import Scenario
 
 REL_TOL = 1e-6
@@ -58,7 +58,7 @@ def rebuild(config: dict, sc: Scenario, catalog: Catalog, model: LlmModel) -> tu
     servers = replicas * spr if spans else math.ceil(replicas / rps)
     if config["servers"] != servers:
         problems.append(f"packaging: {replicas} replicas of {gpr} GPUs need {servers} servers of {server.gpu_count}, not {config['servers']}")
-    price = hourly_price(server, sc.currency, catalog.pricing)
+    price, _ = price_in(server, sc.currency, catalog.pricing, catalog.exchange_rates if sc.convert_prices else None)
     feat = compat.features_ok(engine, gpu, sc.features)
     factors, exact = catalog.factors(engine.id, gpu.compat_key)
     # KV pool and memory capacity do not depend on the load; take them from the recomputed plan

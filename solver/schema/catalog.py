@@ -24,7 +24,7 @@ from solver.schema.calibration import PerfFactors
 from solver.schema.engine import Engine
 from solver.schema.hardware import Gpu, Server
 from solver.schema.llm import LlmModel
-from solver.schema.pricing import PricingPolicy
+from solver.schema.pricing import ExchangeRate, PricingPolicy
 
 SECTIONS: dict[str, type[BaseModel]] = {
     "gpus": Gpu,
@@ -33,6 +33,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "models": LlmModel,
     "calibration": PerfFactors,
     "pricing": PricingPolicy,
+    "exchange_rates": ExchangeRate,
 }
 BUILTIN_FILES = ("gpus.yaml", "servers.yaml", "engines.yaml", "models.yaml", "calibration.yaml")
 
@@ -89,7 +90,8 @@ class Catalog:
     """The merged, validated catalog with alias-aware lookups."""
 
     def __init__(self, gpus: list[Gpu], servers: list[Server], engines: list[Engine], models: list[LlmModel],
-                 calibration: list[PerfFactors], files: list[str], pricing: list[PricingPolicy] | None = None):
+                 calibration: list[PerfFactors], files: list[str], pricing: list[PricingPolicy] | None = None,
+                 exchange_rates: list[ExchangeRate] | None = None):
         self.gpus = {g.id: g for g in gpus}
         self.servers = {s.id: s for s in servers}
         #: the servers carrying each GPU, in catalog order: estimate.default_server runs once per estimate,
@@ -101,6 +103,7 @@ class Catalog:
         self.models = {m.id: m for m in models}
         self.calibration = {c.id: c for c in calibration}
         self.pricing = {p.id: p for p in (pricing or [])}.get("default")
+        self.exchange_rates = {r.id: r for r in (exchange_rates or [])}
         self.files = files
         self._alias: dict[str, dict[str, str]] = {}
         for kind, items in (("gpu", self.gpus), ("server", self.servers), ("engine", self.engines), ("model", self.models)):
@@ -288,7 +291,7 @@ def load_catalog(overlays: Sequence[str | Path] = (), builtin: bool = True) -> C
     if problems:
         raise CatalogError(problems)
     return Catalog(validated["gpus"], validated["servers"], validated["engines"], validated["models"],
-                   validated["calibration"], files, validated["pricing"])
+                   validated["calibration"], files, validated["pricing"], validated["exchange_rates"])
 
 
 def _check_references(v: dict[str, list], raws: dict[str, _Raw], problems: list[str]) -> None:

@@ -112,6 +112,8 @@ class LlmModel(_Strict):
     linear_attention: LinearAttention | None = Field(None, description="linear-attention layers of a hybrid model")
     moe: Moe | None = None
     checkpoint: Checkpoint | None = Field(None, description="the published weights' own quantisation layout")
+    published_precision: Precision | None = Field(
+        None, description="the weight format the checkpoint ships (from its config.json's quantization_config); a scenario that names no precision uses it")
     kv_bytes_per_token_bf16: int = Field(
         gt=0, description="reference figure: 16-bit KV bytes per token over full-attention layers"
     )

@@ -41,6 +41,58 @@ class PricingPolicy(BaseModel):
 HOURS_PER_YEAR = 8760
 
 
+class ExchangeRate(BaseModel):
+    """Catalog section `exchange_rates`: one unit of `from_currency` is `rate` units of `to_currency`
+    (used both ways).  The built-in catalog has none — no stored source gives one — so an overlay
+    brings the rate the user's finance team uses, with its date and source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    id: str = Field(description="'<FROM>-<TO>', e.g. USD-EUR")
+    from_currency: str = Field(pattern=r"^[A-Z]{3}$")
+    to_currency: str = Field(pattern=r"^[A-Z]{3}$")
+    rate: float = Field(gt=0, le=1e6, description="units of to_currency per unit of from_currency")
+    observed: str = Field(description="the date the rate applies to")
+    source: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _id_names_the_pair(self) -> ExchangeRate:
+        if self.id != f"{self.from_currency}-{self.to_currency}":
+            raise ValueError(f"id must be '{self.from_currency}-{self.to_currency}' (got '{self.id}')")
+        return self
+
+
+def conversion(rates: dict[str, ExchangeRate], src: str, dst: str) -> tuple[float, ExchangeRate] | None:
+    """(factor, the rate used) turning an amount in `src` into `dst`, or None without a rate."""
+    if f"{src}-{dst}" in rates:
+        r = rates[f"{src}-{dst}"]
+        return r.rate, r
+    if f"{dst}-{src}" in rates:
+        r = rates[f"{dst}-{src}"]
+        return 1 / r.rate, r
+    return None
+
+
+def price_in(server: Server, currency: str, policy: PricingPolicy | None,
+             rates: dict[str, ExchangeRate] | None = None) -> tuple[float | None, str | None]:
+    """(hourly price in `currency`, a note when it was converted): hourly_price in the server's own
+    currency converted at `rates` when it is priced in another one."""
+    own = hourly_price(server, currency, policy)
+    if own is not None or not rates:
+        return own, None
+    price = server.price if policy is None or policy.mode == "rent" else None
+    if price is None or price.currency == currency:
+        return own, None
+    conv = conversion(rates, price.currency, currency)
+    if conv is None:
+        return None, None
+    factor, rate = conv
+    native = hourly_price(server, price.currency, policy)
+    note = (f"{server.id}: {native:.2f} {price.currency}/h converted at {factor:.4g} {currency}/{price.currency} "
+            f"({rate.observed}, {rate.source[0]})")
+    return native * factor, note
+
+
 def hourly_price(server: Server, currency: str, policy: PricingPolicy | None) -> float | None:
     """Rent: the catalog price if it is in `currency`.  Buy: purchase / (years x 8760 h) + power x PUE x
     electricity price, when the server has a purchase price and a power draw in that currency."""

@@ -49,6 +49,7 @@ class Scenario(BaseModel):
     allow_multi_server: bool = Field(False, description="let one replica span several servers (option E)")
     max_servers: int = Field(64, ge=1, le=100_000, description="servers the deployment may use")
     memory_rule: Literal["exact", "guide"] = Field("exact", description="architecture-aware memory or the guide's rule")
+    convert_prices: bool = Field(True, description="also weigh servers priced in another currency, converted at the catalog's exchange_rates (each converted price is noted); false: only servers priced in `currency`")
     full_front: bool = Field(False, description="every Pareto-optimal configuration; default: at most 8, spread along the front and cut where more cost buys little throughput")
 
     @field_validator("currency", mode="before")

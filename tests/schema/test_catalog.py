@@ -92,9 +92,9 @@ def test_models_equal_reference(catalog, reference):
 
 
 def test_config_models_count_parameters_like_the_reference(catalog, reference):
-    """tools/catalog_sources/model_configs.py counts a model known only by its config.json (MiniMax-M2.5) with the
+    """solver/schema/hf_config.py counts a model known only by its config.json (MiniMax-M2.5) with the
     reference's convention: given the Qwen3 MoE models' configs it reproduces the reference counts."""
-    from tools.catalog_sources import model_configs as bc
+    from solver.schema import hf_config as bc
 
     for m in yaml.safe_load((reference / "models.yaml").read_text())["models"]:
         if m["id"] not in ("qwen3-235b-a22b", "qwen3-30b-a3b"):
