@@ -37,12 +37,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for `benchmarks.*`
 
 from benchmarks.rank_agreement import rank_agreement  # noqa: E402
-from solver.plan.candidates import ladder  # noqa: E402
 from solver.predict.estimate import estimate  # noqa: E402
 from solver.schema.catalog import load_catalog  # noqa: E402
 from solver.schema.precision import Precision  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "calibration" / "published_trtllm_hopper_ampere.csv"
+
+
+def ladder(limit: int) -> list[int]:
+    """Concurrencies 1, 2, 4, ... below `limit`, then `limit` (the KV capacity)."""
+    out, c = [], 1
+    while c < limit:
+        out.append(c)
+        c *= 2
+    return [*out, limit]
 #: the published model names, as written in the tables, to catalog ids
 MODELS = {
     "Llama-2-7B": "llama-2-7b", "LLaMA 7B (Llama-2-7B)": "llama-2-7b",
@@ -108,7 +116,7 @@ def best_throughput(cat, cfg: dict) -> tuple[tuple[float, tuple[float, float], i
     if first.perf is None or not first.fits:
         return None, first.reason or "does not run"
     best = first
-    for c in ladder(first.memory.max_concurrency)[1:]:  # the planner's load levels: powers of two, then the capacity
+    for c in ladder(first.memory.max_concurrency)[1:]:
         est = estimate(*args, c)
         if est.perf is not None and est.fits and est.perf.output_tokens_per_s > best.perf.output_tokens_per_s:
             best = est

@@ -98,8 +98,8 @@ def print_plan(plan, wide: bool = False) -> None:
 
     sc, s = plan.scenario, plan.stats
     hidden = plan.front_total - len(plan.front)
-    title = (f"{plan.model.id}: {plan.front_total} Pareto-optimal configuration(s) for {', '.join(sc.objectives)}"
-             + (f", {len(plan.front)} shown (--full-front: all)" if hidden else "")
+    title = (f"{plan.model.id}: {plan.front_total}{'' if plan.front_complete else '+'} Pareto-optimal configuration(s) for "
+             f"{', '.join(sc.objectives)}" + (f", {len(plan.front)} shown (--full-front: all)" if hidden or not plan.front_complete else "")
              + f"; {s['options']} options evaluated")
     print_table(config_rows(plan.front, sc.cost_unit, wide), title=title, width=None if wide else 120)
     for w in plan.warnings:

@@ -208,6 +208,7 @@ class BatchSummary:
     seconds: float = 0.0
     chosen_gpus: dict[str, int] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)  # old column names renamed
+    flushed: int = 0  # rows of this run on disk in both outputs (what --resume keeps)
 
     @property
     def failed(self) -> bool:
@@ -311,15 +312,16 @@ def run_batch(input_csv: str, output: str, fronts: str | None = None, workers: i
                         summary.chosen_gpus[gpu] = summary.chosen_gpus.get(gpu, 0) + 1
                 res.flush()
                 fro.flush()
+                summary.flushed = summary.rows
                 bar.advance(summary)
 
             calls = ((header, chunk, tuple(catalog_paths)) for chunk in _chunks(rows, header, done))
             run_ordered(ex, calls, solve_chunk, write)
     except OSError as e:
         raise IncompleteRunError(f"writing {output}{' or ' + str(fronts) if fronts else ''} failed: {e.strerror or e}; the "
-                                 f"{done + summary.rows} rows written so far are kept: {RESUME_HINT}") from e
+                                 f"{done + summary.flushed} rows written so far are kept: {RESUME_HINT}") from e
     except BrokenProcessPool:
-        raise IncompleteRunError(f"a worker process died (killed, or out of memory) after {done + summary.rows} rows; "
+        raise IncompleteRunError(f"a worker process died (killed, or out of memory) after {done + summary.flushed} rows; "
                                  f"they are kept: {RESUME_HINT}") from None
     finally:
         bar.close()

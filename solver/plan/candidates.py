@@ -1,12 +1,12 @@
-"""Candidate replica shapes and load levels for one scenario, each evaluated by the estimate model.
+"""Candidate replica shapes and their replica counts for one scenario, each evaluated by the estimate model.
 
 A *shape* fixes the server SKU (hence GPU type and interconnect), the engine, TP and PP; a replica
-uses TP x PP GPUs, inside one server (several replicas may share it) or across whole servers.  A
-*load level* fixes how many users one replica carries, c; it implies the replica count
-r = ceil(peak users / c).  Levels come from a ladder (1, 2, 4, ... up to the peak users) plus the
-largest c that memory allows and the largest c that meets the service targets, so the cheapest
-configuration of every shape is among the options.  Shape-level impossibilities (engine not on that
-hardware, precision unsupported, parallelism rule, weights do not fit) become rejections with reasons.
+uses TP x PP GPUs, inside one server (several replicas may share it) or across whole servers.  An
+*option* is a shape with a number of replicas carrying the peak users between them, spread evenly
+(options.even_split); it is evaluated at the loads its replicas really carry.  Every server count that
+can matter is an option (see _add_options for why one replica count per server count is exact), so
+the front is exact over replica counts.  Shape-level impossibilities (engine not on that hardware,
+precision unsupported, parallelism rule, weights do not fit) become rejections with reasons.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from solver.plan.families import (
     shape_breaks,
     shape_problem,
 )
-from solver.plan.options import MAX_REPLICA_SERVERS, Candidates, Option, Shape
+from solver.plan.options import MAX_REPLICA_SERVERS, Candidates, Option, Shape, even_split
 from solver.predict.compat import (
     engine_runs,
     features_ok,
@@ -54,15 +54,6 @@ from solver.schema.scenario import Scenario
 #:              complement of `feasible`
 #: out_of_scope shapes on hardware not allowed or without a price (the explanation's "fits on ...")
 SELECT = ("all", "feasible", "in_scope_rest", "out_of_scope")
-
-
-def ladder(limit: int) -> list[int]:
-    out, c = [], 1
-    while c < limit:
-        out.append(c)
-        c *= 2
-    out.append(limit)
-    return out
 
 
 def layouts_for(server: Server, engine: Engine, model: LlmModel) -> list[tuple[int, int, int]]:
@@ -223,12 +214,17 @@ def _speed_entry(*args: Any) -> tuple[ReplicaSpeed, dict[int, Perf]]:
 
 def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, fab, kv_seq_gib: float,
                  screen: bool, memo: dict[tuple, Any], search: bool = False) -> None:
-    """Evaluate the shape's load levels into `cands`; a feasibility `search` skips, unevaluated, the
-    levels whose server count or cost already breaks max_servers, stock or the budget."""
+    """Evaluate the shape at every replica count that matters into `cands`.
+
+    Exact over replica counts: on a given number of servers, the most replicas they hold (each carrying
+    fewer users) is at least as good on every metric as fewer replicas — the same cost, lower latency,
+    higher throughput (r x f(U/r) grows with r for a concave per-replica throughput f) — so one option
+    per server count, from the fewest servers that memory and the service targets allow up to the
+    count that gives every user a replica of their own (bounded by max_servers, past which only the
+    first count is kept, for the explanation).  A feasibility `search` skips, unevaluated, the counts
+    whose servers or cost break max_servers, stock or the budget."""
     peak = cands.peak_users
-    levels = set(ladder(peak))
     cap = min(peak, shape.max_users_memory)  # what memory holds, already at most the engine's running cap
-    levels.add(cap)
     options: dict[int, Option] = {}
     # keyed by the links the layout uses, not the server's whole fabric: SKUs of one GPU share it
     skey = ("speed", shape.gpu.id, shape.engine.id, links_of(fab, shape.tp, shape.pp), shape.tp, shape.pp, shape.ep,
@@ -241,52 +237,50 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
                                           token_budget(shape.engine, shape.gpu), shape.ep)
     speed, at_load = entry
 
-    def option(users: int) -> Option:
-        """The configuration carrying `users` per replica (evaluated once)."""
-        if users not in options:
-            r = math.ceil(peak / users)
-            p = at_load.get(users)
-            if p is None:
-                p = at_load[users] = speed.at(users)
-            options[users] = Option(
-                shape=shape, users_per_replica=users, replicas=r, servers=shape.servers_for(r),
-                kv_need_gib=kv_seq_gib * shape.running(users),
-                perf=p, total_tokens_per_s=r * p.output_tokens_per_s)
-        return options[users]
+    def perf(users: int) -> Perf:
+        p = at_load.get(users)
+        if p is None:
+            p = at_load[users] = speed.at(users)
+        return p
 
-    lo: int | None = None  # the largest load meeting the service targets, when there are targets
-    above: frozenset[str] = frozenset()
+    def option(r: int) -> Option:
+        """`r` replicas carrying the peak users between them (evaluated once)."""
+        if r not in options:
+            high, low, extra = even_split(peak, r)
+            busiest = perf(high)
+            total = extra * busiest.output_tokens_per_s + (r - extra) * perf(low).output_tokens_per_s
+            options[r] = Option(shape=shape, users_per_replica=high, replicas=r, servers=shape.servers_for(r),
+                                kv_need_gib=kv_seq_gib * shape.running(high), perf=busiest, total_tokens_per_s=total,
+                                users=peak)
+        return options[r]
+
+    fewest = math.ceil(peak / cap)  # replicas memory needs
+    if fewest > 1 and screen:  # fewer replicas are never built: each would break the engine's running cap or VRAM fit
+        engine_bound = shape.running_cap is not None and shape.running_cap <= shape.max_users_memory
+        cands.blocked.add(frozenset({"users_served" if engine_bound else "vram_fit"}) | shape_breaks(shape, scenario))
     if service_active(scenario):
-        cands.single_user.append(option(1))
-        first = service_breaks(option(1), scenario)
-        if first and screen:  # TPOT, TTFT and per-user speed only worsen with the load: no level can meet them
+        cands.single_user.append(option(peak))
+        first = service_breaks(option(peak), scenario)
+        if first and screen:  # TPOT, TTFT and per-user speed only worsen with the load: no count can meet them
             cands.blocked.add(first | shape_breaks(shape, scenario))
             cands.screened_shapes += 1
             return
-        lo, hi = (1, cap) if not first else (0, 0)  # largest load meeting the service targets
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if not service_breaks(option(mid), scenario):
-                lo = mid
-            else:
-                hi = mid - 1
-        if lo >= 1:
-            levels.add(lo)
-        if lo < cap:
-            above = service_breaks(option(lo + 1), scenario)  # non-empty: the search saw lo + 1 miss a target
-        else:
-            lo = None  # every load memory allows meets the targets: nothing to screen
-    seen_r: set[int] = set()
-    for c in sorted(levels, reverse=True):
-        r = math.ceil(peak / c)
-        if r in seen_r:
+        if not first:  # the fewest replicas meeting the service targets (they only improve with more)
+            lo, hi = fewest, peak
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if service_breaks(option(mid), scenario):
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo > fewest and screen:
+                cands.blocked.add(service_breaks(option(lo - 1), scenario) | shape_breaks(shape, scenario))
+                cands.screened_levels += lo - fewest
+                fewest = lo
+    first_servers, last_servers = shape.servers_for(fewest), shape.servers_for(peak)
+    top = min(last_servers, max(scenario.max_servers, first_servers))
+    step = shape.servers_per_replica if shape.spans_servers else 1
+    for s in range(first_servers, top + 1, step):
+        if search and server_count_breaks(shape, s, scenario):
             continue
-        seen_r.add(r)
-        users = math.ceil(peak / r)  # load actually carried per replica
-        if search and server_count_breaks(shape, shape.servers_for(r), scenario):
-            continue
-        if screen and lo is not None and users > lo:
-            cands.blocked.add(above | shape_breaks(shape, scenario))
-            cands.screened_levels += 1
-            continue
-        cands.options.append(option(users))
+        cands.options.append(option(max(fewest, min(shape.replicas_in(s), peak))))

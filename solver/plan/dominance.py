@@ -1,8 +1,8 @@
 """Exact reduction before the model: drop options that another option dominates on everything.
 
-Option A makes option B redundant when A is at least as good on every quantity a constraint family
-or an objective reads (VRAM excess, users served, servers, stock slack, TPOT, TTFT, per-user speed,
-total throughput, cost): then A is feasible whenever B is and scores at least as well, so B is never
+Option A makes option B redundant when A is at least as good on every quantity a constraint family,
+an objective or a single objective's tie-breakers read (VRAM excess, users served, servers, stock
+slack, TPOT, TTFT, per-user speed, total throughput, cost): then A is feasible whenever B is and scores at least as well, so B is never
 needed on the front.  Among identical vectors the first option is kept (one configuration per
 objective vector).  CP-SAT's presolve finds the same dominations ('domination: in exactly one') but
 on every solve of the Pareto loop; doing it once here keeps each solve small.
@@ -28,8 +28,9 @@ BIG = 10**15
 
 def metric_rows(options: list[Option], sc: Scenario) -> list[list[int]]:
     """One row per option, every column 'smaller is better'."""
-    lat_tpot = "latency" in sc.objectives and sc.latency_metric == "tpot"
-    lat_ttft = "latency" in sc.objectives and sc.latency_metric == "ttft"
+    read = front_columns(sc)  # the objectives and, for a single one, its tie-breakers
+    lat_tpot = "latency" in read and sc.latency_metric == "tpot"
+    lat_ttft = "latency" in read and sc.latency_metric == "ttft"
     rows = []
     for o in options:
         st = o.shape.server.stock
@@ -40,7 +41,7 @@ def metric_rows(options: list[Option], sc: Scenario) -> list[list[int]]:
             r.append(ttft_int(o))
         if sc.min_tokens_per_s_per_user is not None:
             r.append(-per_user_int(o))
-        if sc.min_total_tokens_per_s is not None or "throughput" in sc.objectives:
+        if sc.min_total_tokens_per_s is not None or "throughput" in read:
             r.append(-tput_int(o))
         if needs_price(sc):
             c = cost_int(o, sc.cost_unit)
@@ -86,3 +87,42 @@ def skyline(m, block: int = 32):
         keep[a:a + block] = ~dropped
         kept = np.concatenate([kept, blk[~dropped]])
     return np.sort(order[keep])
+
+
+def front_columns(sc: Scenario) -> list[str]:
+    """The objective values (cpsat_model.objective_values) a front or a lexicographic answer reads:
+    the objectives, and for a single objective every tie-breaker after it."""
+    cols = list(sc.objectives)
+    if len(cols) == 1:
+        cols += [c for c in ("cost", "throughput", "latency") if c not in cols]
+    return cols
+
+
+def prune_for_front(options: list[Option], sc: Scenario) -> list[Option]:
+    """The options the front can need: an option another *feasible* option is at least as good as on
+    every objective (and tie-breaker) can be neither on the front nor the lexicographic answer, whether
+    it is feasible or not, so it is dropped; infeasible options nothing feasible dominates stay for
+    the model's constraints to reject.  Exact; feasibility is the families' Python rule (violations).
+    Among feasible options with identical objective values the first is kept."""
+    if len(options) < 2:
+        return list(options)
+    import numpy as np
+
+    from solver.plan.cpsat_model import objective_values
+    from solver.plan.families import violations
+    from solver.plan.pareto import SENSE
+
+    cols = front_columns(sc)
+    rows = np.array([[SENSE[c] * objective_values(o, sc)[c] for c in cols] for o in options], dtype=np.int64)
+    feasible = np.array([not violations(o, sc) for o in options])
+    idx = np.flatnonzero(feasible)
+    best = idx[skyline(rows[idx])] if len(idx) else idx
+    keep = set(best.tolist())
+    if len(best):
+        frontier = rows[best]
+        for i in np.flatnonzero(~feasible):
+            if not (frontier <= rows[i]).all(axis=1).any():
+                keep.add(int(i))
+    else:
+        keep.update(np.flatnonzero(~feasible).tolist())
+    return [options[i] for i in sorted(keep)]

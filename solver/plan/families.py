@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from solver.plan.options import Option, Shape
+from solver.plan.options import Option, Shape, even_split
 from solver.plan.scaling import COST_SCALE, LAT_SCALE, MEM_SCALE, TPUT_SCALE, iround
 from solver.schema.scenario import Scenario
 
@@ -63,8 +63,10 @@ def vram_excess_int(o: Option) -> int:
 
 
 def capacity(o: Option) -> int:
-    """Users the deployment serves at once: an engine serving P requests at a time carries at most P."""
-    return o.replicas * o.shape.running(o.users_per_replica)
+    """Users the deployment serves at once: each replica runs its share of the users (even_split), an
+    engine serving P requests at a time at most P of them."""
+    high, low, extra = even_split(o.users, o.replicas)
+    return extra * o.shape.running(high) + (o.replicas - extra) * o.shape.running(low)
 
 
 def needs_price(sc: Scenario) -> bool:

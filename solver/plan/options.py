@@ -67,16 +67,34 @@ class Shape:
             return replicas * self.servers_per_replica
         return math.ceil(replicas / self.replicas_per_server)
 
+    def replicas_in(self, servers: int) -> int:
+        """The most replicas `servers` whole servers hold."""
+        if self.spans_servers:
+            return servers // self.servers_per_replica
+        return servers * self.replicas_per_server
+
+
+def even_split(users: int, replicas: int) -> tuple[int, int, int]:
+    """(users of the busier replicas, users of the others, how many are busier): `users` spread over
+    `replicas` as evenly as whole users allow (a load balancer's least-connections spread)."""
+    low, extra = divmod(users, replicas)
+    return (low + 1 if extra else low), low, extra
+
 
 @dataclass(slots=True)  # not frozen: built hundreds of thousands of times per batch, and frozen construction costs ~5x
 class Option:
+    """A shape with `replicas` replicas carrying `users` users, spread evenly (even_split): latency,
+    per-user speed and KV need are the busiest replica's (users_per_replica), the throughput is every
+    replica's at the load it really carries."""
+
     shape: Shape
-    users_per_replica: int
+    users_per_replica: int  # the busiest replica's users
     replicas: int
     servers: int
     kv_need_gib: float  # per GPU, at users_per_replica
-    perf: Perf
+    perf: Perf  # the busiest replica's
     total_tokens_per_s: float
+    users: int  # users carried in all (the scenario's peak)
 
     @property
     def gpus(self) -> int:
@@ -98,8 +116,9 @@ class Option:
         return c
 
     @property
-    def users_served(self) -> int:
-        return self.replicas * self.users_per_replica
+    def idle_slots(self) -> int:
+        """GPUs of the rented servers that no replica uses."""
+        return self.servers * self.shape.server.gpu_count - self.gpus
 
 
 @dataclass

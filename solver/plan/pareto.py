@@ -41,13 +41,16 @@ def _weights(vals: list[list[int]]) -> list[int]:
     return weights
 
 
-def exact_front(pm: PlanModel, objectives: list[str]) -> list[int]:
-    """Option indices of the exact front (CP-SAT, one worker)."""
+def exact_front(pm: PlanModel, objectives: list[str], stop=None) -> list[int]:
+    """Option indices of the exact front (CP-SAT, one worker), in the order found (the first objective
+    ascending).  `stop(found)`, called with the indices found so far, ends the loop early when it
+    returns True (the front shown by default needs only its head: solver.plan.recommend)."""
     if len(objectives) == 1:
         return _lexicographic(pm, objectives)
     m, expr, z = pm.model, pm.expr, pm.v.z
     vals = [[SENSE[k] * ov[k] for k in objectives] for ov in pm.values]
     weights = _weights(vals)
+    ascending = weights[0] > 1 or len(weights) == 1  # lexicographic: optima come in ascending first objective
     m.Minimize(sum(w * SENSE[k] * expr[k] for w, k in zip(weights, objectives, strict=True)))
     front: list[int] = []
     left = set(range(len(vals)))  # options no recorded optimum weakly dominates
@@ -66,6 +69,8 @@ def exact_front(pm: PlanModel, objectives: list[str]) -> list[int]:
         cut = sorted(j for j in left if all(x >= y for x, y in zip(vals[j], p, strict=True)))
         m.AddBoolAnd([z[j].Not() for j in cut])
         left.difference_update(cut)
+        if stop is not None and ascending and stop(front):
+            break
     return front
 
 

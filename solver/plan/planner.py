@@ -35,7 +35,8 @@ class Plan:
     stats: dict = field(default_factory=dict)
     recommendation: dict | None = None  # solver.plan.recommend.recommendation
     warnings: list[str] = field(default_factory=list)
-    front_total: int = 0  # configurations on the whole front (front: those shown; all with full_front)
+    front_total: int = 0  # configurations of the front computed (front: those shown; all with full_front)
+    front_complete: bool = True  # False: the front was computed up to where more cost buys little (not full_front)
 
     def to_frame(self):
         """The front as a pandas DataFrame, one row per configuration (the error ranges as *_low / *_high
@@ -85,6 +86,7 @@ class Plan:
             "warnings": self.warnings,
             "front": self.front,
             "front_total": self.front_total,
+            "front_complete": self.front_complete,
             "explanation": self.explanation,
             # counts only: timings vary between runs and the output must be byte-identical
             "stats": {k: v for k, v in self.stats.items() if not k.endswith("_ms")},
@@ -197,6 +199,7 @@ def config_dict(o: Option, sc: Scenario) -> dict:
         "replicas": o.replicas,
         "users_per_replica": o.users_per_replica,
         "running_per_replica": s.running(o.users_per_replica),
+        "idle_gpus": o.idle_slots,
         "users_served": capacity(o),
         "precision": sc.precision.value,
         "precision_path": s.precision_path,
@@ -303,7 +306,13 @@ def solve(scenario: Scenario | dict, catalog: Catalog | None = None, validate: b
         catalog = load_catalog()
     from solver.plan.cpsat_model import PlanModel
     from solver.plan.pareto import exact_front
-    from solver.plan.recommend import recommend_index, recommendation, shown_front, with_speed_floor
+    from solver.plan.recommend import (
+        head_is_enough,
+        recommend_index,
+        recommendation,
+        shown_front,
+        with_speed_floor,
+    )
 
     sc, model, known = prepare(scenario, catalog)
     _, warnings = with_speed_floor(scenario)
@@ -314,17 +323,24 @@ def solve(scenario: Scenario | dict, catalog: Catalog | None = None, validate: b
     else:
         cands = cache.get_or(candidates_key(sc), lambda: enumerate_candidates(sc, catalog, model, select="feasible", memo=memo))
     t1 = time.perf_counter()
-    from solver.plan.dominance import prune_dominated
+    from solver.plan.dominance import prune_dominated, prune_for_front
 
     shapes, options = cands.shapes, cands.options
     before = len(options)
-    options = prune_dominated(options, sc)
+    options = prune_for_front(prune_dominated(options, sc), sc)
     used = {id(o.shape) for o in options}
     shapes = [s for s in shapes if id(s) in used]
     chosen: list[int] = []
+    complete = True
     if options:
         pm = PlanModel(shapes, options, sc)
-        chosen = exact_front(pm, list(sc.objectives))
+        stop = None
+        if not sc.full_front and list(sc.objectives) == ["cost", "throughput"] and sc.cost_unit == "per_hour":
+            def stop(found: list[int]) -> bool:
+                return head_is_enough([_summary(options[i]) for i in found], sc)
+
+        chosen = exact_front(pm, list(sc.objectives), stop)
+        complete = stop is None or len(chosen) < 2 or not stop(chosen)
     t2 = time.perf_counter()
     stats = {"shapes": len(cands.shapes) + len(cands.presolved), "rejected_shapes": len(cands.rejections),
              "presolved_shapes": len(cands.presolved), "options": before, "model_options": len(options),
@@ -352,7 +368,13 @@ def solve(scenario: Scenario | dict, catalog: Catalog | None = None, validate: b
         c["recommended"] = i == best
     shown = list(range(len(front))) if sc.full_front else shown_front(front, best)
     return Plan(sc, model, known, "ok", [front[i] for i in shown], [opts[i] for i in shown], None, stats, rec, warnings,
-                len(front))
+                len(front), complete)
+
+
+def _summary(o: Option) -> dict:
+    """The metrics solver.plan.recommend reads, of an option not yet turned into a configuration."""
+    return {"cost_per_hour": o.cost_per_hour, "gpus": o.gpus, "output_tokens_per_s": o.total_tokens_per_s,
+            "tpot_ms": o.perf.tpot_ms, "ttft_ms": o.perf.ttft_ms, "output_tokens_per_s_per_user": o.perf.per_user_tokens_per_s}
 
 
 def _sort_key(o: Option, sc: Scenario) -> tuple:

@@ -16,10 +16,13 @@ configuration has that headroom, the knee of the front: the point farthest from 
 between the cheapest and the fastest, in log cost and log throughput (where more money starts to buy
 little).  Without prices, "cheapest" reads "fewest GPUs".
 
-**The front shown** (`shown_front`): the configurations up to where doubling the cost buys less than
-23% more throughput (a log-log slope below MIN_ELASTICITY = 0.3 from every point on, relative to the
-point before), then at most MAX_SHOWN of them, spread evenly in log cost, always keeping the cheapest,
-the most capable kept and the recommendation.  `full_front` shows all of it.
+**The front shown** (`shown_front`): walking the front in ascending cost, a point *pays* when its
+throughput over the last paying point's grows at a log-log slope of at least MIN_ELASTICITY = 0.3
+against the cost (doubling the cost buys at least 23% more); the front is cut at the first point that
+costs more than twice the last paying one while nothing since has paid (`cut_position`).  Of the points
+before the cut at most MAX_SHOWN are shown, spread evenly in log cost, always keeping the cheapest, the
+last and the recommendation.  The planner stops its Pareto loop there too (and at the recommendation,
+if later); `full_front` computes and shows all of it.
 """
 
 from __future__ import annotations
@@ -91,38 +94,44 @@ def recommend_index(front: list[dict], sc: Scenario) -> tuple[int, str]:
                          "more cost starts to buy little throughput")
 
 
+def cut_position(front: list[dict]) -> int | None:
+    """Index of the first point past the default cut of a front in ascending cost (see the module
+    docstring), or None when the points given do not reach it."""
+    if not front:
+        return None
+    anchor = 0
+    for i in range(1, len(front)):
+        ca, ci = _cost(front[anchor]), _cost(front[i])
+        ta, ti = max(front[anchor]["output_tokens_per_s"], 1e-9), front[i]["output_tokens_per_s"]
+        if ci > ca > 0 and ti > ta and math.log(ti / ta) / math.log(ci / ca) >= MIN_ELASTICITY:
+            anchor = i
+        elif ci > 2 * ca:
+            return i
+    return None
+
+
 def shown_front(front: list[dict], keep: int) -> list[int]:
     """Indices of the configurations shown by default (see the module docstring); `front` is sorted by
     cost, `keep` (the recommendation) is always among them."""
     n = len(front)
     if n <= 1:
         return list(range(n))
-    cost = [_cost(c) for c in front]
-    tput = [max(c["output_tokens_per_s"], 1e-9) for c in front]
-
-    def elasticity(i: int, j: int) -> float:
-        dc = math.log(cost[j] / cost[i]) if cost[i] > 0 and cost[j] > cost[i] else 0.0
-        return math.log(tput[j] / tput[i]) / dc if dc > 0 else math.inf
-
-    stop = n
-    for i in range(1, n):  # the first point from which nothing pays MIN_ELASTICITY over the point before it
-        if all(elasticity(i - 1, j) < MIN_ELASTICITY for j in range(i, n)):
-            stop = i
-            break
-    kept = list(range(max(stop, keep + 1)))
+    stop = cut_position(front)
+    kept = list(range(max(n if stop is None else stop, keep + 1)))
     if len(kept) <= MAX_SHOWN:
         return kept
+    cost = [_cost(c) for c in front]
     must = {0, kept[-1], keep}
     logs = [math.log(max(cost[i], 1e-9)) for i in kept]
     lo, hi = logs[0], logs[-1]
     chosen = set(must)
     free = MAX_SHOWN - len(chosen)
-    targets = [lo + (hi - lo) * (k + 1) / (free + 1) for k in range(free)]
-    for t in targets:
+    for k in range(free):
+        target = lo + (hi - lo) * (k + 1) / (free + 1)
         rest = [i for i in kept if i not in chosen]
         if not rest:
             break
-        chosen.add(min(rest, key=lambda i: (abs(logs[kept.index(i)] - t), i)))
+        chosen.add(min(rest, key=lambda i: (abs(logs[kept.index(i)] - target), i)))
     return sorted(chosen)
 
 
@@ -164,3 +173,10 @@ def recommendation(c: dict, rule: str, sc: Scenario, catalog, model, warnings: l
                                                           "replicas", "cost_per_hour", "currency")},
             "text": text, "command": command, "command_notes": notes, "assumptions": assumptions,
             "unverified": c["unverified"]}
+
+
+def head_is_enough(found: list[dict], sc: Scenario) -> bool:
+    """Whether a front computed in ascending cost (`found`, the points so far) already holds every
+    point shown_front would show: the cut is reached and, when there are service targets, a point with
+    the headroom the recommendation needs was found."""
+    return cut_position(found) is not None and any(has_headroom(c, sc) for c in found)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from solver.plan.families import violations
-from solver.plan.options import Option, Shape
+from solver.plan.options import Option, Shape, even_split
 from solver.predict import compat
 from solver.schema.catalog import Catalog
 from solver.schema.llm import LlmModel
@@ -46,7 +46,7 @@ def rebuild(config: dict, sc: Scenario, catalog: Catalog, model: LlmModel) -> tu
     path, note = compat.precision_path(engine, gpu, sc.precision)
     if path == "unsupported":
         problems.append(note)
-    users = math.ceil(sc.peak_users / replicas)
+    users, low, extra = even_split(sc.peak_users, replicas)  # the busiest replica's users, the others', how many busier
     est = estimate(catalog, model, gpu, engine, sc.precision, kv, tp, pp, sc.prompt_tokens, sc.output_tokens,
                    users, sc.context_tokens, server, sc.memory_rule, expert_parallel=ep)
     if est.memory is None or est.perf is None:
@@ -67,8 +67,13 @@ def rebuild(config: dict, sc: Scenario, catalog: Catalog, model: LlmModel) -> tu
                   precision_note=note, kv_precision=kv, feature_problem=None if feat.ok else feat.reason, price_per_hour=price,
                   kv_pool_gib=mem1.kv_pool_gib, max_users_memory=mem1.max_concurrency if mem1.max_concurrency else 0,
                   calibrated=exact, band=band_factors(factors, exact), ep=ep, running_cap=mem1.running_cap)
+    total = extra * est.perf.output_tokens_per_s
+    if replicas > extra:
+        light = estimate(catalog, model, gpu, engine, sc.precision, kv, tp, pp, sc.prompt_tokens, sc.output_tokens,
+                         low, sc.context_tokens, server, sc.memory_rule, expert_parallel=ep)
+        total += (replicas - extra) * light.perf.output_tokens_per_s
     option = Option(shape=shape, users_per_replica=users, replicas=replicas, servers=servers,
-                    kv_need_gib=mem1.kv_cache_gib, perf=est.perf, total_tokens_per_s=replicas * est.perf.output_tokens_per_s)
+                    kv_need_gib=mem1.kv_cache_gib, perf=est.perf, total_tokens_per_s=total, users=sc.peak_users)
     return option, problems
 
 

@@ -13,6 +13,7 @@ from solver.plan.recommend import (
     MAX_SHOWN,
     MIN_ELASTICITY,
     READING_TOKENS_PER_S,
+    cut_position,
     has_headroom,
     knee,
     recommend_index,
@@ -45,12 +46,15 @@ def test_without_headroom_anywhere_the_knee_is_recommended():
 
 
 def test_the_front_is_cut_where_more_cost_buys_little_and_thinned_to_a_screen():
-    # doubling cost buys +100%, +100%, then +5% and +3%: the last two fall below a slope of 0.3
-    front = [cfg(2 ** k, 100 * 2 ** k) for k in range(4)] + [cfg(16, 840), cfg(32, 865)]
-    assert shown_front(front, keep=0) == [0, 1, 2, 3]
+    # doubling cost doubles throughput up to 8/h (each point pays); 12/h gains 4%, 20/h 7.5%: past twice
+    # the last paying point's cost (16) with nothing paying since, the front is cut
+    front = [cfg(2 ** k, 100 * 2 ** k) for k in range(4)] + [cfg(12, 830), cfg(20, 860), cfg(40, 2000)]
+    assert cut_position(front) == 5 and cut_position(front[:5]) is None
+    assert shown_front(front, keep=0) == [0, 1, 2, 3, 4]
     assert shown_front(front, keep=5) == [0, 1, 2, 3, 4, 5]  # the recommendation is always shown
     long = [cfg(1.2 ** k, 100 * 1.2 ** k) for k in range(20)]  # every step pays: only thinned
     shown = shown_front(long, keep=7)
+    assert cut_position(long) is None
     assert len(shown) == MAX_SHOWN and {0, 7, 19} <= set(shown) and shown == sorted(shown)
     assert MIN_ELASTICITY == 0.3 and HEADROOM == 0.2
 
@@ -58,10 +62,11 @@ def test_the_front_is_cut_where_more_cost_buys_little_and_thinned_to_a_screen():
 def test_the_default_front_is_the_full_fronts_head_and_full_front_gives_all(catalog):
     base = {"model": "llama-3.1-8b", "users": 500, "input_tokens": 1500, "output_tokens": 300, "min_tokens_per_s_per_user": 20}
     short, full = solve(Scenario(**base), catalog), solve(Scenario(**base, full_front=True), catalog)
-    assert full.front_total == short.front_total == len(full.front) > len(short.front)
+    assert full.front_complete and full.front_total == len(full.front)
+    assert not short.front_complete and short.front_total < full.front_total  # the Pareto loop stopped at the cut
     assert len(short.front) <= MAX_SHOWN
     keys = lambda c: (c["server"], c["engine"], c["replicas"], c["cost_per_hour"])  # noqa: E731
-    assert {keys(c) for c in short.front} <= {keys(c) for c in full.front}
+    assert {keys(c) for c in short.front} <= {keys(c) for c in full.front}  # the head of the same exact front
     assert sum(c["recommended"] for c in short.front) == 1
     assert max(c["cost_per_hour"] for c in short.front) < max(c["cost_per_hour"] for c in full.front)
 
