@@ -140,6 +140,18 @@ def test_aiconfigurator_rows_keep_each_engines_kv_cache_format(tmp_path, catalog
         ("tensorrt-llm", P.fp8, P.fp8), ("vllm", P.fp8, P.bf16), ("sglang", P.fp8, P.bf16), ("tensorrt-llm", P.bf16, P.bf16)]
 
 
+def test_aiconfigurator_writes_zero_for_a_moe_split_it_did_not_use(tmp_path, catalog):
+    """moe_tp_size / moe_ep_size 0 (10 rows of the shared dump) mean 'not used', as an empty cell: the
+    row is read with EP 1; a TP of 0 stays an error."""
+    cols = "backend,model_path,system,gemm_quant_mode,mode,batch_size,tp_size,isl,osl,silicon_ttft_ms,silicon_tpot_ms,moe_tp_size,moe_ep_size\n"
+    src = tmp_path / "aic.csv"
+    src.write_text(cols + "vllm,Qwen/Qwen3-32B,h100_sxm,fp8,agg,4,2,1024,256,300,40,0,0\n"
+                   + "vllm,Qwen/Qwen3-32B,h100_sxm,fp8,agg,4,0,1024,256,300,40,0,0\n")
+    got, skipped = read_measurements(src, catalog)
+    assert [(m.tp, m.moe_ep) for m in got] == [(2, 1)]
+    assert len(skipped) == 1 and "tp_size 0 is out of range" in skipped[0]
+
+
 def test_one_run_exported_twice_counts_once(tmp_path, catalog):
     """The same configuration with TTFT and TPOT equal to 9 significant digits, even under a sibling
     model's name or differing in the float's last bit (as the aiconfigurator dump's exports of one run

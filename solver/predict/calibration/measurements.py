@@ -44,10 +44,11 @@ COUNT_LIMITS = {"tp": 1024, "pp": 1024, "moe_ep": 1024, "concurrency": 10_000_00
 MAX_MS = 1e9  # a TTFT or TPOT beyond 11.6 days is not a serving measurement
 
 
-def _count(r: dict, col: str, name: str, default: int | None = None) -> int:
-    """A whole number >= 1 from column `col` (empty: `default`), within COUNT_LIMITS[name]."""
+def _count(r: dict, col: str, name: str, default: int | None = None, zero_unset: bool = False) -> int:
+    """A whole number >= 1 from column `col` (empty, or 0 where `zero_unset`: `default`), within
+    COUNT_LIMITS[name]."""
     text = (r.get(col) or "").strip()
-    if not text and default is not None:
+    if (not text or (zero_unset and text == "0")) and default is not None:
         return default
     try:
         v = int(text)
@@ -56,6 +57,18 @@ def _count(r: dict, col: str, name: str, default: int | None = None) -> int:
     if not 1 <= v <= COUNT_LIMITS[name]:
         raise ValueError(f"{col} {v} is out of range (1 to {COUNT_LIMITS[name]:,})")
     return v
+
+
+#: a measurement's numbers (Measurement fields) and, in aiconfigurator's files, their columns
+OWN_NUMBERS = ("tp", "pp", "concurrency", "input_len", "output_len", "ttft_ms", "tpot_ms")
+AIC_NUMBERS = {"tp": "tp_size", "pp": "pp_size", "concurrency": "batch_size", "input_len": "isl", "output_len": "osl",
+               "ttft_ms": "silicon_ttft_ms", "tpot_ms": "silicon_tpot_ms"}
+
+
+def _numbers(r: dict, columns: dict[str, str]) -> dict:
+    """The measurement's counts (_count; pp defaults to 1) and durations (_ms) from `columns`."""
+    out = {f: _count(r, col, f, default=1 if f == "pp" else None) for f, col in columns.items() if not f.endswith("_ms")}
+    return out | {f: _ms(r, col) for f, col in columns.items() if f.endswith("_ms")}
 
 
 def _ms(r: dict, col: str) -> float:
@@ -194,8 +207,9 @@ def _aic_row(r: dict, catalog: Catalog, where: str) -> Measurement:
     if r["system"] not in AIC_GPU:
         raise ValueError(f"system {r['system']!r} not mapped")
     tp = _count(r, "tp_size", "tp")
-    moe_ep = _count(r, "moe_ep_size", "moe_ep", default=1)
-    moe_gpus = _count(r, "moe_tp_size", "tp", default=1) * moe_ep
+    # aiconfigurator writes 0 (or nothing) for a MoE split a run did not use
+    moe_ep = _count(r, "moe_ep_size", "moe_ep", default=1, zero_unset=True)
+    moe_gpus = _count(r, "moe_tp_size", "tp", default=1, zero_unset=True) * moe_ep
     if moe_gpus > tp:
         raise ValueError(f"MoE layout on {moe_gpus} GPUs around attention TP {tp} (attention replicated; not modelled)")
     if tp > 8:
@@ -206,13 +220,7 @@ def _aic_row(r: dict, catalog: Catalog, where: str) -> Measurement:
         engine=AIC_ENGINE[r["backend"]],
         precision=AIC_PRECISION[r["gemm_quant_mode"]],
         kv_precision=_aic_kv_precision(r),
-        tp=tp,
-        pp=_count(r, "pp_size", "pp", default=1),
-        concurrency=_count(r, "batch_size", "concurrency"),
-        input_len=_count(r, "isl", "input_len"),
-        output_len=_count(r, "osl", "output_len"),
-        ttft_ms=_ms(r, "silicon_ttft_ms"),
-        tpot_ms=_ms(r, "silicon_tpot_ms"),
+        **_numbers(r, AIC_NUMBERS),
         source=where,
         moe_ep=moe_ep,
     )
@@ -242,13 +250,7 @@ def _own_row(r: dict, catalog: Catalog, where: str) -> Measurement:
         engine=catalog.engine(r["engine"]).id,
         precision=parse_precision(r["precision"]),
         kv_precision=parse_precision(r.get("kv_precision") or "bf16"),
-        tp=_count(r, "tp", "tp"),
-        pp=_count(r, "pp", "pp", default=1),
-        concurrency=_count(r, "concurrency", "concurrency"),
-        input_len=_count(r, "input_len", "input_len"),
-        output_len=_count(r, "output_len", "output_len"),
-        ttft_ms=_ms(r, "ttft_ms"),
-        tpot_ms=_ms(r, "tpot_ms"),
+        **_numbers(r, {f: f for f in OWN_NUMBERS}),
         source=where,
     )
 
