@@ -54,10 +54,10 @@ def main() -> None:
         setattr(mod, name, g)
 
     def front_start(f):
-        def g(pm, objectives):
+        def g(pm, objectives, *a, **k):
             front_kind[0] = f"{len(objectives)}_objectives"
             try:
-                r = f(pm, objectives)
+                r = f(pm, objectives, *a, **k)
             finally:
                 front_kind[0] = None
             counts[f"{len(objectives)}_objectives_fronts"] += 1
@@ -78,6 +78,7 @@ def main() -> None:
     cp_model.CpSolver.Solve = solve_timed
     pareto.exact_front = front_start(pareto.exact_front)
     timed(dominance, "prune_dominated", "dominance_reduction")
+    timed(dominance, "prune_for_front", "objective_space_reduction")
     timed(plan, "enumerate_candidates", "candidate_evaluation")
     timed(explain, "explain", "explanation")
 

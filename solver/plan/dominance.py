@@ -21,9 +21,11 @@ from solver.plan.families import (
     vram_excess_int,
 )
 from solver.plan.options import Option
+from solver.plan.scaling import COST_SCALE, HOURS_PER_MONTH, LAT_SCALE, TPUT_SCALE
 from solver.schema.scenario import Scenario
 
 BIG = 10**15
+PEEL_ROUNDS = 3
 
 
 def metric_rows(options: list[Option], sc: Scenario) -> list[list[int]]:
@@ -93,8 +95,8 @@ def front_columns(sc: Scenario) -> list[str]:
     """The objective values (cpsat_model.objective_values) a front or a lexicographic answer reads:
     the objectives, and for a single objective every tie-breaker after it."""
     cols = list(sc.objectives)
-    if len(cols) == 1:
-        cols += [c for c in ("cost", "throughput", "latency") if c not in cols]
+    if len(cols) == 1:  # pareto._lexicographic's order: unpriced options would tie-break as free, so no cost then
+        cols += [c for c in ("cost", "throughput", "latency") if c not in cols and (c != "cost" or needs_price(sc))]
     return cols
 
 
@@ -103,26 +105,59 @@ def prune_for_front(options: list[Option], sc: Scenario) -> list[Option]:
     every objective (and tie-breaker) can be neither on the front nor the lexicographic answer, whether
     it is feasible or not, so it is dropped; infeasible options nothing feasible dominates stay for
     the model's constraints to reject.  Exact; feasibility is the families' Python rule (violations).
-    Among feasible options with identical objective values the first is kept."""
+    Among feasible options with identical objective values the first is kept.
+
+    Feasibility is checked only where it decides: the skyline of all options is taken, its infeasible
+    members are set aside and the skyline of the rest taken again, until every member is feasible
+    (every other remaining option is then dominated by a feasible one) — PEEL_ROUNDS times at most,
+    then every remaining option is checked."""
     if len(options) < 2:
         return list(options)
     import numpy as np
 
-    from solver.plan.cpsat_model import objective_values
     from solver.plan.families import violations
+
+    rows = objective_rows(options, sc)
+    remaining = np.arange(len(options))
+    infeasible: list[int] = []
+    for _ in range(PEEL_ROUNDS):
+        sky = remaining[skyline(rows[remaining])] if len(remaining) else remaining
+        bad = [int(i) for i in sky if violations(options[i], sc)]
+        if not bad:
+            break
+        infeasible += bad
+        remaining = np.setdiff1d(remaining, bad, assume_unique=True)
+    else:  # many infeasible options on top (an infeasible scenario, most often): check the rest at once
+        bad = [int(i) for i in remaining if violations(options[i], sc)]
+        infeasible += bad
+        remaining = np.setdiff1d(remaining, bad, assume_unique=True)
+    best = remaining[skyline(rows[remaining])] if len(remaining) else remaining
+    keep = set(best.tolist())
+    if infeasible:
+        bad = np.array(infeasible)
+        if len(best):  # an infeasible option stays unless a feasible one is at least as good everywhere
+            covered = (rows[best][None, :, :] <= rows[bad][:, None, :]).all(axis=2).any(axis=1)
+            bad = bad[~covered]
+        keep.update(bad.tolist())
+    return [options[i] for i in sorted(keep)]
+
+
+def objective_rows(options: list[Option], sc: Scenario):
+    """front_columns of every option in minimisation form (cpsat_model.objective_values, vectorised:
+    a batch reads millions of them)."""
+    import numpy as np
+
+    from solver.plan.cpsat_model import objective_values
     from solver.plan.pareto import SENSE
 
     cols = front_columns(sc)
-    rows = np.array([[SENSE[c] * objective_values(o, sc)[c] for c in cols] for o in options], dtype=np.int64)
-    feasible = np.array([not violations(o, sc) for o in options])
-    idx = np.flatnonzero(feasible)
-    best = idx[skyline(rows[idx])] if len(idx) else idx
-    keep = set(best.tolist())
-    if len(best):
-        frontier = rows[best]
-        for i in np.flatnonzero(~feasible):
-            if not (frontier <= rows[i]).all(axis=1).any():
-                keep.add(int(i))
-    else:
-        keep.update(np.flatnonzero(~feasible).tolist())
-    return [options[i] for i in sorted(keep)]
+    if sc.cost_unit == "per_million_tokens":
+        return np.array([[SENSE[c] * objective_values(o, sc)[c] for c in cols] for o in options], dtype=np.int64)
+    price = np.array([0 if o.shape.price_per_hour is None else round(o.shape.price_per_hour * COST_SCALE) for o in options],
+                     dtype=np.int64)
+    cost = price * np.array([o.servers for o in options], dtype=np.int64) * (HOURS_PER_MONTH if sc.cost_unit == "per_month" else 1)
+    tput = np.rint(np.array([o.total_tokens_per_s for o in options]) * TPUT_SCALE).astype(np.int64)
+    lat = np.rint(np.array([o.perf.tpot_ms if sc.latency_metric == "tpot" else o.perf.ttft_ms for o in options])
+                  * LAT_SCALE).astype(np.int64)
+    column = {"cost": cost, "throughput": -tput, "latency": lat}
+    return np.stack([column[c] for c in cols], axis=1)

@@ -323,16 +323,23 @@ def solve(scenario: Scenario | dict, catalog: Catalog | None = None, validate: b
     else:
         cands = cache.get_or(candidates_key(sc), lambda: enumerate_candidates(sc, catalog, model, select="feasible", memo=memo))
     t1 = time.perf_counter()
-    from solver.plan.dominance import prune_dominated, prune_for_front
+    from solver.plan.dominance import objective_rows, prune_dominated, prune_for_front
+    from solver.plan.families import violations
 
     shapes, options = cands.shapes, cands.options
     before = len(options)
-    options = prune_for_front(prune_dominated(options, sc), sc)
+    options = prune_dominated(prune_for_front(options, sc), sc)  # the cheap objective-space reduction first
     used = {id(o.shape) for o in options}
     shapes = [s for s in shapes if id(s) in used]
     chosen: list[int] = []
     complete = True
-    if options:
+    if options and not any(violations(o, sc) for o in options):
+        # every option left is feasible and none dominates another in objective space: they are the
+        # front (a single objective: its lexicographic minimum), no model needed
+        rows = objective_rows(options, sc)
+        order = sorted(range(len(options)), key=lambda i: tuple(rows[i]))
+        chosen = order[:1] if len(sc.objectives) == 1 else order
+    elif options:
         pm = PlanModel(shapes, options, sc)
         stop = None
         if not sc.full_front and list(sc.objectives) == ["cost", "throughput"] and sc.cost_unit == "per_hour":
