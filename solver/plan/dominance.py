@@ -72,11 +72,16 @@ def skyline(m, block: int = 32):
     Rows are visited in lexicographic order, where a dominator comes before what it dominates.  A row
     is dropped when an earlier row is at least as good everywhere; that row is then dominated by a kept
     one too (domination is transitive), so each block of rows is compared, in numpy, with the rows kept
-    from earlier blocks and with the earlier rows of its own block."""
+    from earlier blocks and with the earlier rows of its own block.  With two columns a sweep suffices:
+    a row survives iff its second column is below every earlier row's."""
     import numpy as np
 
     n = len(m)
     order = np.lexsort(m.T[::-1])  # by column 0, then 1, ...; stable, so equal rows keep input order
+    if m.shape[1] == 2 and n:  # two columns: in that order a row survives iff its second column beats every earlier row's
+        second = m[order, 1]
+        best_before = np.minimum.accumulate(np.concatenate(([np.iinfo(np.int64).max], second[:-1])))
+        return np.sort(order[second < best_before])
     rows = m[order]
     keep = np.zeros(n, dtype=bool)
     kept = rows[:0]
