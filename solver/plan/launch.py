@@ -47,7 +47,7 @@ def launch_command(engine: Engine, config: dict, context_tokens: int, model: Llm
         env = " ".join(f"{f}={v}" if v is not None else f for f, v in knobs)
         cmd = f"{env} {la.command}".strip()
     else:
-        parts = [la.command.format(model=name)] + [f"{f} {v}" if v is not None else f for f, v in knobs]
+        parts = [la.command.format(model=shlex.quote(name))] + [f"{f} {v}" if v is not None else f for f, v in knobs]
         cmd = " ".join(parts + ([la.extra] if la.extra else []))
     cmd = cmd.replace("{model}", shlex.quote(name))
     if la.note:
