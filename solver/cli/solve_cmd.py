@@ -83,7 +83,7 @@ def config_rows(front: list[dict], cost_unit: str = "per_hour", wide: bool = Fal
             "TTFT s": f"{c['ttft_ms'] / 1000:.2f}",
         }
         if wide:
-            row |= {"interconnect": c["interconnect"], "KV free": f"{c['memory_headroom_pct']:.0f}%",
+            row |= {"interconnect": c["interconnect"], "idle GPUs": c["idle_gpus"], "KV free": f"{c['memory_headroom_pct']:.0f}%",
                     "binding": c["binding_constraint"],
                     f"{cur or ''}/month": "unknown" if c["cost_per_month"] is None else f"{c['cost_per_month']:,.0f}",
                     "why": c.get("why", "")}

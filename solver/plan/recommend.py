@@ -156,7 +156,8 @@ def recommendation(c: dict, rule: str, sc: Scenario, catalog, model, warnings: l
             f"{gpu.name} each{link}) for {cost}.  Run {engine.name} {layout}: {c['deployment']}.  "
             f"It serves {c['users_served']:,} users at once at "
             f"{c['output_tokens_per_s_per_user']:.1f} tokens/s each ({c['output_tokens_per_s']:,.0f} tokens/s in all; "
-            f"TPOT {c['tpot_ms']:.1f} ms, likely {lo:.1f}-{hi:.1f}), first token after {_duration(c['ttft_ms'])}.")
+            f"TPOT {c['tpot_ms']:.1f} ms, likely {lo:.1f}-{hi:.1f}), first token after {_duration(c['ttft_ms'])}."
+            + (f"  {c['idle_gpus']} rented GPU(s) stay idle." if c.get("idle_gpus") else ""))
     prompt = " (the whole context less the answer: no input_tokens given)" if sc.input_tokens is None else ""
     assumptions = [
         f"prompts of {sc.prompt_tokens:,} tokens{prompt}, answers of {sc.output_tokens:,} tokens, "
