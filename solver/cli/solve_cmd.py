@@ -140,9 +140,10 @@ def solve_cmd(scenario_file, single, fmt, plot_path, wide, catalog_paths, **fiel
     the nearest relaxation), 2 on bad input.
     """
     from solver.errors import EXIT_INFEASIBLE, GpuplanError
-    from solver.io.scenario_file import build_scenario, load_scenario_file
+    from solver.io.scenario_file import load_scenario_file
     from solver.plan.planner import solve
     from solver.schema.catalog import load_catalog
+    from solver.schema.scenario import build_scenario
 
     data = collect(load_scenario_file(scenario_file) if scenario_file else {}, fields)
     if single:

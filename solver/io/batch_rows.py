@@ -16,8 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from solver.errors import GpuplanError, closest
-from solver.io.scenario_file import format_validation
-from solver.schema.scenario import FIELD_ALIASES, Scenario
+from solver.schema.scenario import FIELD_ALIASES, Scenario, format_validation
 
 LIST_SEP = ";"
 VALID_COLUMNS = list(Scenario.model_fields)
@@ -142,7 +141,8 @@ def cells_to_scenario(header: list[str], cells: list[str], row: int) -> Scenario
         raise GpuplanError(format_validation(e, f"row {row}").replace("\n", "; ")) from None
 
 
-def _fmt(v) -> str:
+def csv_value(v) -> str:
+    """A result cell: empty for None, a float to 6 decimals (repr: no locale, no trailing zeros), else str."""
     if v is None:
         return ""
     if isinstance(v, float):
@@ -171,7 +171,7 @@ def result_row(row: int, sid: str, status: str, reason: str, front: list[dict], 
            currency or ""]
     for p in PICKS:
         c = picks[p]
-        out += [_fmt(c.get(f)) if c else "" for f in PICK_FIELDS]
+        out += [csv_value(c.get(f)) if c else "" for f in PICK_FIELDS]
     return out + [command or "", " | ".join(warnings)]
 
 

@@ -111,7 +111,7 @@ def batch_report(results_csv: str, fronts_jsonl: str | None, out_html: str) -> N
              "cost per hour": _num(r["recommended_cost_per_hour"]), "currency": r["currency"],
              "output tokens/s": _num(r["recommended_output_tokens_per_s"], 0),
              "tokens/s per user": _num(r["recommended_output_tokens_per_s_per_user"], 1),
-             "TPOT (ms)": _num(r["recommended_tpot_ms"], 1), "TTFT (s)": _num(str(float(r["recommended_ttft_ms"]) / 1000) if r["recommended_ttft_ms"] else "", 2)}
+             "TPOT (ms)": _num(r["recommended_tpot_ms"], 1), "TTFT (ms)": _num(r["recommended_ttft_ms"], 0)}
             for r in ok[:MAX_TABLE_ROWS]]
     if recs:
         parts.append(f"<h2>Recommendations (first {MAX_TABLE_ROWS} feasible scenarios)</h2>" + _table(recs, list(recs[0])))

@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from solver.errors import ScenarioError
-from solver.schema.scenario import Scenario, build_scenario, format_validation  # noqa: F401 - re-exported
+from solver.schema.scenario import Scenario
 
 
 def load_scenario_file(path: str | Path) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from solver.errors import GpuplanError, IncompleteRunError
 from solver.io.batch import CACHE_ENTRIES, LocalExecutor, RayExecutor, _chunks, run_ordered
-from solver.io.batch_rows import cells_to_scenario, csv_line, read_rows, row_id, spreadsheet_safe
+from solver.io.batch_rows import cells_to_scenario, csv_line, csv_value, read_rows, row_id, spreadsheet_safe
 from solver.io.files import writing
 
 #: what makes two answers the same deployment
@@ -52,10 +52,6 @@ def _cheapest(sc, catalog, cache):
     return plan.front[0], ""
 
 
-def _fmt(v) -> str:
-    return "" if v is None else (repr(round(v, 6)) if isinstance(v, float) else str(v))
-
-
 def whatif_chunk(header, items, paths, variants):
     cats, caches = _catalogs(paths, variants)
     out = []
@@ -84,15 +80,15 @@ def whatif_chunk(header, items, paths, variants):
             dc = dt = changed = change = ""
             if name != "base" and base is not None:
                 if base["cost_per_hour"]:
-                    dc = _fmt(100 * (c["cost_per_hour"] / base["cost_per_hour"] - 1))
-                dt = _fmt(100 * (c["output_tokens_per_s"] / base["output_tokens_per_s"] - 1))
+                    dc = csv_value(100 * (c["cost_per_hour"] / base["cost_per_hour"] - 1))
+                dt = csv_value(100 * (c["output_tokens_per_s"] / base["output_tokens_per_s"] - 1))
                 same = all(c[k] == base[k] for k in LAYOUT_KEYS)
                 changed, change = ("no" if same else "yes"), "same"
             elif name != "base":
                 change = "became feasible"
             lines.append(csv_line([str(row), sid, name, "ok", "", c["gpu"], str(c["gpus"]), c["server"], str(c["servers"]), c["engine"],
-                                   f"TP{c['tp']} PP{c['pp']}" + (f" EP{c['ep']}" if c["ep"] > 1 else "") + f" x{c['replicas']}", _fmt(c["cost_per_hour"]), c["currency"] or "",
-                                   _fmt(c["output_tokens_per_s"]), _fmt(c["tpot_ms"]), dc, dt, changed, change]))
+                                   f"TP{c['tp']} PP{c['pp']}" + (f" EP{c['ep']}" if c["ep"] > 1 else "") + f" x{c['replicas']}", csv_value(c["cost_per_hour"]), c["currency"] or "",
+                                   csv_value(c["output_tokens_per_s"]), csv_value(c["tpot_ms"]), dc, dt, changed, change]))
             contrib.append((name, sc.currency, base, c))
         out.append(("".join(lines), contrib, failed))
     return out

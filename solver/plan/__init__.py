@@ -1,6 +1,6 @@
 """Planning: from a scenario and the catalog to the exact Pareto front of configurations.
 
-`options` (shapes and load levels), `candidates` (their enumeration, each evaluated by
+`options` (shapes and replica counts), `candidates` (their enumeration, each evaluated by
 solver.predict), `families` (one class per constraint family: a plain-Python rule and its CP-SAT
 encoding), `variables` and `cpsat_model` (the model), `pareto` (the exact front), `dominance` (the
 reduction before it), `explain` (why nothing fits), `validate` (solver-free check of every answer),

@@ -96,7 +96,7 @@ def _describe(server: Server, engine: Engine, tp: int, pp: int, ep: int = 1) -> 
 def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, select: str = "all",
                          screen: bool = True, stop: Callable[[Candidates], bool] | None = None,
                          memo: dict[tuple, Any] | None = None) -> Candidates:
-    """Shapes and their evaluated load levels (`select`: see SELECT).
+    """Shapes and their evaluated replica counts (`select`: see SELECT).
 
     screen=True skips configurations that provably break a service target (metrics worsen with the
     load: a shape too slow with one user per replica, levels above the largest load meeting the
@@ -202,7 +202,7 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
 
 
 def _hopeless(shape: Shape, sc: Scenario, peak: int) -> bool:
-    """No load level can meet max_servers, stock or the budget: even the fewest replicas memory allows are too many."""
+    """No replica count can meet max_servers, stock or the budget: even the fewest replicas memory allows are too many."""
     per_replica = min(peak, shape.max_users_memory)  # memory's count already stops at the engine's running cap
     return server_count_breaks(shape, shape.servers_for(math.ceil(peak / per_replica)), sc)
 
@@ -275,7 +275,7 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
                     hi = mid
             if lo > fewest and screen:
                 cands.blocked.add(service_breaks(option(lo - 1), scenario) | shape_breaks(shape, scenario))
-                cands.screened_levels += lo - fewest
+                cands.screened_counts += lo - fewest
                 fewest = lo
     first_servers, last_servers = shape.servers_for(fewest), shape.servers_for(peak)
     top = min(last_servers, max(scenario.max_servers, first_servers))

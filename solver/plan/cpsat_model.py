@@ -1,8 +1,8 @@
-"""The CP-SAT model: choose one replica shape and one load level among precomputed candidates.
+"""The CP-SAT model: choose one replica shape and one replica count among precomputed candidates.
 
 Formulation (all metrics precomputed per option in Python, scaled to integers, solver.plan.scaling):
 
-    shapes k (server SKU -> GPU type & interconnect, engine, TP, PP), options i = (k, load level j)
+    shapes k (server SKU -> GPU type & interconnect, engine, TP, PP), options i = (k, replica count r_i)
     y_k in {0,1}          shape k is chosen                       sum_k y_k = 1
                           (so y fixes the GPU type, server SKU, interconnect and engine; no constraint
                           reads them apart, so they get no variables of their own: channelling

@@ -1,6 +1,6 @@
 """Why nothing fits, in the user's terms, and the nearest relaxation that would make it fit.
 
-Every configuration is one option (a shape at a load level), and it is feasible exactly when it breaks
+Every configuration is one option (a shape with a replica count), and it is feasible exactly when it breaks
 no constraint family.  So the requirements in conflict are a *hitting set*: a set of families such
 that every configuration breaks at least one of them.  CP-SAT finds the smallest such set (ties go to
 the family listed first in solver.plan.families) over the distinct violation sets of
@@ -107,7 +107,7 @@ def _relaxation(options: list[Option], single: list[Option], sc: Scenario, famil
                 broken: list[frozenset[str]]) -> str | None:
     """The best option that breaks only `family`, described as what the user would have to accept.
 
-    Screening skips the load levels that miss a service target, so for those targets the options
+    Screening skips the replica counts that miss a service target, so for those targets the options
     with one user per replica (`single`, each shape's fastest) are considered too."""
     pool = options + single if family in ("per_user_speed", "tpot_target", "ttft_target") else options
     pool_broken = broken + [frozenset(n for n, _ in violations(o, sc)) for o in pool[len(options):]]
@@ -201,10 +201,10 @@ def explain(cands: Candidates, sc: Scenario, catalog: Catalog, model: LlmModel, 
         per_family = Counter(n for b in broken for n in b)  # b is a frozenset: its order varies by process
         ranked = sorted(per_family.items(), key=lambda nk: (-nk[1], ORDER[nk[0]]))
         result["reasons"] = [f"{LABELS[n]}: breaks {k} of {len(options)} evaluated options" for n, k in ranked]
-        shapes, levels = cands.screened_shapes + rest.screened_shapes, cands.screened_levels + rest.screened_levels
-        if shapes or levels:
+        shapes, counts = cands.screened_shapes + rest.screened_shapes, cands.screened_counts + rest.screened_counts
+        if shapes or counts:
             result["reasons"].append(f"not evaluated, as they miss a service target: {shapes} shape(s) even with one user "
-                                     f"per replica, {levels} heavier load level(s)")
+                                     f"per replica, {counts} smaller replica count(s)")
     result["conflict"] += [LABELS[n] for n in core]
     if outside is not None:
         result["conflict"] += [LABELS[n] for n in outside[0] if n not in core]

@@ -1,5 +1,5 @@
 """What the planner chooses among: a replica *shape* (server SKU, engine, TP/PP/EP) and an *option*
-(a shape at one load level: users per replica, replicas, servers, and the speed there), and the
+(a shape with a replica count: the users each replica carries, servers, and the speed there), and the
 enumeration's result (shapes, options, and why the others were rejected).
 
 Units: GiB for memory, currency per hour for prices (the scenario's currency), ms for latencies.
@@ -133,5 +133,5 @@ class Candidates:
     # (the explanation's conflict search counts them; see _add_options)
     blocked: set[frozenset[str]] = field(default_factory=set)
     screened_shapes: int = 0  # shapes too slow even with one user per replica
-    screened_levels: int = 0  # load levels above the largest one meeting the service targets
+    screened_counts: int = 0  # replica counts too few for the service targets (never built)
     single_user: list[Option] = field(default_factory=list)  # each shape at one user per replica, when a service target is set

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from solver.errors import GpuplanError
 from solver.io.batch import solve_cells
 from solver.io.batch_rows import read_rows
-from solver.io.scenario_file import build_scenario, load_scenario_file
+from solver.io.scenario_file import load_scenario_file
 from solver.plan.planner import LruCache
 from solver.predict.calibration import read_measurements
 from solver.schema.catalog import load_catalog
-from solver.schema.scenario import Scenario
+from solver.schema.scenario import Scenario, build_scenario
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CATALOG = load_catalog()
