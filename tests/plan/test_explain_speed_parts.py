@@ -65,7 +65,7 @@ def test_screening_skips_only_configurations_that_miss_a_target(catalog):
                                     min_tokens_per_s_per_user=40, max_ttft_ms=2000), catalog)
     full = enumerate_candidates(sc, catalog, model, select="feasible", screen=False)
     screened = enumerate_candidates(sc, catalog, model, select="feasible")
-    assert screened.screened_levels + screened.screened_shapes > 0 and len(screened.options) < len(full.options)
+    assert screened.screened_counts + screened.screened_shapes > 0 and len(screened.options) < len(full.options)
     kept = {(o.shape.key, o.replicas) for o in screened.options}
     dropped = [o for o in full.options if (o.shape.key, o.replicas) not in kept]
     assert dropped
