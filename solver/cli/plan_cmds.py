@@ -196,7 +196,8 @@ def calibrate_cmd(measurements, output, catalog_paths):
 def register(group: click.Group) -> None:
     """Attach the planning commands to `group`."""
     from solver.cli.batch_cmd import batch_cmd, whatif_cmd
+    from solver.cli.fleet_cmd import fleet_cmd
     from solver.cli.solve_cmd import sizing_table_cmd, solve_cmd
 
-    for cmd in (memory_cmd, estimate_cmd, calibrate_cmd, solve_cmd, sizing_table_cmd, batch_cmd, whatif_cmd):
+    for cmd in (memory_cmd, estimate_cmd, calibrate_cmd, solve_cmd, sizing_table_cmd, batch_cmd, whatif_cmd, fleet_cmd):
         group.add_command(cmd)

@@ -207,9 +207,33 @@ def _hopeless(shape: Shape, sc: Scenario, peak: int) -> bool:
     return server_count_breaks(shape, shape.servers_for(math.ceil(peak / per_replica)), sc)
 
 
-def _speed_entry(*args: Any) -> tuple[ReplicaSpeed, dict[int, Perf]]:
-    """A layout's speed model and its evaluated loads (users per replica -> Perf)."""
-    return ReplicaSpeed(*args), {}
+def shape_speed(model: LlmModel, scenario: Scenario, shape: Shape, factors: PerfFactors, fab,
+                memo: dict[tuple, Any]) -> Callable[[int], Perf]:
+    """The shape's speed at a load (users on one replica -> Perf), evaluated once per load and shared
+    through `memo` by every shape with the same GPU, engine, layout and links (SKUs of one GPU share it)."""
+    skey = ("speed", shape.gpu.id, shape.engine.id, links_of(fab, shape.tp, shape.pp), shape.tp, shape.pp, shape.ep,
+            shape.precision_path, shape.kv_precision)
+    entry = memo.get(skey)
+    if entry is None:
+        entry = memo[skey] = (ReplicaSpeed(model, shape.gpu, fab, scenario.precision, shape.precision_path == "native",
+                                           shape.kv_precision, shape.tp, shape.pp, scenario.prompt_tokens,
+                                           scenario.output_tokens, factors, shape.running_cap,
+                                           shape.engine.mixes_prefill, token_budget(shape.engine, shape.gpu), shape.ep), {})
+    speed, at_load = entry
+
+    def perf(users: int) -> Perf:
+        p = at_load.get(users)
+        if p is None:
+            p = at_load[users] = speed.at(users)
+        return p
+
+    return perf
+
+
+def catalog_speed(model: LlmModel, scenario: Scenario, shape: Shape, catalog: Catalog, memo: dict[tuple, Any]) -> Callable[[int], Perf]:
+    """shape_speed with the engine factors and fabric looked up in the catalog."""
+    factors, _ = catalog.factors(shape.engine.id, shape.gpu.compat_key)
+    return shape_speed(model, scenario, shape, factors, fabric_of(shape.server, shape.gpu), memo)
 
 
 def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, fab, kv_seq_gib: float,
@@ -226,22 +250,7 @@ def _add_options(cands: Candidates, scenario: Scenario, shape: Shape, factors, f
     peak = cands.peak_users
     cap = min(peak, shape.max_users_memory)  # what memory holds, already at most the engine's running cap
     options: dict[int, Option] = {}
-    # keyed by the links the layout uses, not the server's whole fabric: SKUs of one GPU share it
-    skey = ("speed", shape.gpu.id, shape.engine.id, links_of(fab, shape.tp, shape.pp), shape.tp, shape.pp, shape.ep,
-            shape.precision_path, shape.kv_precision)
-    entry = memo.get(skey)
-    if entry is None:
-        entry = memo[skey] = _speed_entry(cands.model, shape.gpu, fab, scenario.precision, shape.precision_path == "native",
-                                          shape.kv_precision, shape.tp, shape.pp, scenario.prompt_tokens, scenario.output_tokens,
-                                          factors, shape.running_cap, shape.engine.mixes_prefill,
-                                          token_budget(shape.engine, shape.gpu), shape.ep)
-    speed, at_load = entry
-
-    def perf(users: int) -> Perf:
-        p = at_load.get(users)
-        if p is None:
-            p = at_load[users] = speed.at(users)
-        return p
+    perf = shape_speed(cands.model, scenario, shape, factors, fab, memo)
 
     def option(r: int) -> Option:
         """`r` replicas carrying the peak users between them (evaluated once)."""

@@ -39,6 +39,7 @@ class PricingPolicy(BaseModel):
 
 
 HOURS_PER_YEAR = 8760
+HOURS_PER_MONTH = 730  # 8760 h / 12
 
 
 class ExchangeRate(BaseModel):
