@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from solver.cli.options import OutputPath, catalog_option
+from solver.cli.options import OutputPath, catalog_option, parse_variants
 
 executor_options = [
     click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True, help="Parallel workers (processes or Ray CPUs)."),
@@ -64,17 +64,10 @@ def batch_cmd(scenarios_csv, output, fronts, workers, executor, ray_address, res
 @catalog_option
 def whatif_cmd(scenarios_csv, variants, output, workers, executor, ray_address, report_path, catalog_paths):
     """Cheapest configuration of every scenario under the base catalog and each variant, with the deltas."""
-    from solver.errors import EXIT_PARTIAL, GpuplanError
+    from solver.errors import EXIT_PARTIAL
     from solver.io.whatif import run_whatif
 
-    parsed = []
-    for v in variants:
-        name, sep, path = v.partition("=")
-        if not sep or not name or not path:
-            raise GpuplanError(f"--variant takes NAME=OVERLAY.yaml (got '{v}')")
-        if name == "base":
-            raise GpuplanError("'base' names the unmodified catalog; choose another variant name")
-        parsed.append((name, path))
+    parsed = parse_variants(variants)
     summary = run_whatif(scenarios_csv, parsed, output, workers, executor, ray_address, tuple(catalog_paths))
     for row in summary["variants"]:
         click.echo(f"{row['variant']}: total {row['total_cost_per_hour']} {row['currency']}/h over {row['feasible']} feasible "

@@ -4,30 +4,14 @@ from __future__ import annotations
 
 import click
 
-from solver.cli.options import OutputPath, catalog_option
+from solver.cli.options import OutputPath, catalog_option, parse_variants
 from solver.cli.render import print_table, to_csv, to_json, to_yaml
-
-
-def parse_variants(variants: tuple[str, ...]) -> list[tuple[str, str]]:
-    from solver.errors import GpuplanError
-
-    parsed = []
-    for v in variants:
-        name, sep, path = v.partition("=")
-        if not sep or not name or not path:
-            raise GpuplanError(f"--variant takes NAME=OVERLAY.yaml (got '{v}')")
-        if name == "base":
-            raise GpuplanError("'base' names the unmodified catalog; choose another variant name")
-        if name in [n for n, _ in parsed]:
-            raise GpuplanError(f"variant '{name}' is given twice")
-        parsed.append((name, path))
-    return parsed
 
 
 @click.command("fleet")
 @click.argument("portfolio_csv", type=click.Path(exists=True, dir_okay=False))
 @click.option("--inventory", "inventory_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="YAML: servers owned and in stock per SKU, budget, power limit (see examples/inventory.yaml).")
+              help="YAML: servers owned and in stock per SKU, budget, power limit (see examples/fleet/inventory.yaml).")
 @click.option("--variant", "variants", multiple=True, metavar="NAME=OVERLAY.yaml",
               help="Plan the portfolio again under a catalog variant and report what changes; repeatable.")
 @click.option("--max-shapes", type=click.IntRange(1, 8), default=2, show_default=True,

@@ -42,3 +42,19 @@ class OutputPath(click.Path):
         if not os.access(folder, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
             self.fail(f"{p} cannot be written (no write permission, or a read-only file system)", param, ctx)
         return super().convert(value, param, ctx)
+
+
+def parse_variants(variants: tuple[str, ...]) -> list[tuple[str, str]]:
+    from solver.errors import GpuplanError
+
+    parsed = []
+    for v in variants:
+        name, sep, path = v.partition("=")
+        if not sep or not name or not path:
+            raise GpuplanError(f"--variant takes NAME=OVERLAY.yaml (got '{v}')")
+        if name == "base":
+            raise GpuplanError("'base' names the unmodified catalog; choose another variant name")
+        if name in [n for n, _ in parsed]:
+            raise GpuplanError(f"variant '{name}' is given twice")
+        parsed.append((name, path))
+    return parsed

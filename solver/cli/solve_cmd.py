@@ -7,7 +7,7 @@ import typing
 import click
 
 from solver.cli.options import OutputPath, catalog_option
-from solver.cli.render import to_csv, to_json, to_yaml
+from solver.cli.render import print_table, to_csv, to_json, to_yaml
 from solver.schema.scenario import Scenario
 
 
@@ -132,8 +132,11 @@ def print_plan(plan, wide: bool = False) -> None:
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "yaml", "csv"]), default="table", show_default=True)
 @click.option("--plot", "plot_path", type=OutputPath(), default=None, help="Draw the labelled front (PNG/SVG).")
 @click.option("--wide", is_flag=True, help="Table with the interconnect, memory headroom, binding constraint, monthly cost and why.")
+@click.option("--mix", is_flag=True, help="Split the users across pools of different shapes (GPU types, servers, engines); "
+              "the (cost, latency) front of such mixes.")
+@click.option("--max-shapes", type=click.IntRange(1, 8), default=2, show_default=True, help="With --mix: distinct pool shapes at most.")
 @catalog_option
-def solve_cmd(scenario_file, single, fmt, plot_path, wide, catalog_paths, **fields):
+def solve_cmd(scenario_file, single, fmt, plot_path, wide, mix, max_shapes, catalog_paths, **fields):
     """The Pareto-optimal configurations for one scenario (YAML file and/or flags).
 
     Exit 0 with a front, 3 when nothing fits (the explanation says which requirements conflict and
@@ -154,6 +157,10 @@ def solve_cmd(scenario_file, single, fmt, plot_path, wide, catalog_paths, **fiel
     sc = build_scenario(data, scenario_file or "scenario flags", notices)
     for n in notices:
         click.echo(f"notice: {n}", err=True)
+    if mix:
+        if plot_path:
+            raise GpuplanError("--plot draws a single-shape front; it is not available with --mix")
+        return _solve_mix(sc, load_catalog(catalog_paths), max_shapes, fmt)
     plan = solve(sc, load_catalog(catalog_paths))
     payload = plan.as_dict()
     if fmt == "json":
@@ -224,3 +231,37 @@ def _print_sizing(rows: list[dict]) -> None:
             cells.append(f"[{SERVER_COLOURS[cls]}]{r[g]['label']}[/]" if n is not None else "[red]-[/]")
         table.add_row(r["model"], r["precision"], str(r["context"]), str(r["need_gb"]), *cells)
     Console().print(table)
+
+
+def _solve_mix(sc, catalog, max_shapes: int, fmt: str) -> None:
+    from solver.errors import EXIT_INFEASIBLE
+    from solver.plan.mix import solve_mix
+
+    res = solve_mix(sc, catalog, max_shapes, points=50 if sc.full_front else 8)
+    if fmt == "json":
+        click.echo(to_json(res))
+    elif fmt == "yaml":
+        click.echo(to_yaml(res), nl=False)
+    elif fmt == "csv":
+        rows = [{"point": i + 1, **{k: v for k, v in pt.items() if k not in ("pools", "servers")}, **{f"pool_{k}": v for k, v in pool.items()}}
+                for i, pt in enumerate(res["front"]) for pool in pt["pools"]]
+        click.echo(to_csv(rows), nl=False)
+    elif res["front"]:
+        cur, lat = res["currency"], res["latency_metric"].upper()
+        rows = []
+        for i, pt in enumerate(res["front"]):
+            for j, x in enumerate(pt["pools"]):
+                layout = f"TP{x['tp']}" + (f" PP{x['pp']}" if x["pp"] > 1 else "") + (f" EP{x['ep']}" if x["ep"] > 1 else "")
+                rows.append({"#": i + 1 if j == 0 else "", f"{cur}/h": pt["cost_per_hour"] if j == 0 else "",
+                             f"worst {lat} ms": pt[f"{res['latency_metric']}_ms"] if j == 0 else "",
+                             "tok/s": pt["output_tokens_per_s"] if j == 0 else "",
+                             "pool": f"{x['replicas']} x {x['gpu']} {x['engine']} {layout} on {x['server']}",
+                             "users": f"{x['users']} ({x['share_pct']:g}%)", "pool TPOT ms": x["tpot_ms"]})
+        print_table(rows, f"Mixed pools (up to {res['max_shapes']} shapes): cost vs worst {lat}")
+        if res["one_shape_cost_per_hour"] is not None:
+            best = res["front"][0]
+            click.echo(f"cheapest mix {best['cost_per_hour']:.2f} {cur}/h vs {res['one_shape_cost_per_hour']:.2f} with one shape "
+                       f"({best['saving_vs_one_shape_pct']:.1f}% less)")
+    if not res["front"]:
+        click.echo(f"infeasible: {res['explanation'].get('message', '')}", err=True)
+        raise SystemExit(EXIT_INFEASIBLE)

@@ -25,6 +25,7 @@ from solver.plan.families import (
     shape_problem,
 )
 from solver.plan.options import MAX_REPLICA_SERVERS, Candidates, Option, Shape, even_split
+from solver.predict.attainable import factors_for
 from solver.predict.compat import (
     engine_runs,
     features_ok,
@@ -153,7 +154,7 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
             if early and pair_bad:
                 cands.presolved.append((head, note if path == "fallback" and not scenario.allow_fallback_precision else feat.reason))
                 continue
-            factors, exact = catalog.factors(engine.id, gpu.compat_key)
+            factors, exact = factors_for(catalog, engine.id, gpu, scenario.precision)
             fab = fabric_of(server, gpu)
             for tp, pp, spr in layouts_for(server, engine, model):
                 if early and spr > 1 and not scenario.allow_multi_server:
@@ -232,7 +233,7 @@ def shape_speed(model: LlmModel, scenario: Scenario, shape: Shape, factors: Perf
 
 def catalog_speed(model: LlmModel, scenario: Scenario, shape: Shape, catalog: Catalog, memo: dict[tuple, Any]) -> Callable[[int], Perf]:
     """shape_speed with the engine factors and fabric looked up in the catalog."""
-    factors, _ = catalog.factors(shape.engine.id, shape.gpu.compat_key)
+    factors, _ = factors_for(catalog, shape.engine.id, shape.gpu, scenario.precision)
     return shape_speed(model, scenario, shape, factors, fabric_of(shape.server, shape.gpu), memo)
 
 

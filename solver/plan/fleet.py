@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from solver.errors import GpuplanError
 from solver.plan.fleet_assign import place, pool_rows, server_rows
-from solver.plan.fleet_problem import FleetAnswer, FleetProblem, Workload, make_skus
+from solver.plan.fleet_problem import FleetAnswer, FleetProblem, Workload, drop_dominated_skus, make_skus
 from solver.plan.pools import workload_pools
 from solver.plan.scaling import COST_SCALE, HOURS_PER_MONTH
 from solver.schema.catalog import Catalog
@@ -87,6 +87,7 @@ def solve_problem(p: FleetProblem, front_points: int, time_limit_s: float, worke
     """The front's points (answer, stats), most users served first; the first solve's stats."""
     from solver.plan.fleet_model import FleetModel
 
+    p.dropped_skus = drop_dominated_skus(p)
     p.require_all = True
     fm = FleetModel(p)
     first, st = fm.solve_point(time_limit_s=time_limit_s, workers=workers)
@@ -164,7 +165,7 @@ def plan_fleet(scenarios: list[tuple[str, Scenario]], catalog: Catalog, inventor
     served = sum(1 for r in workloads if r["status"] == "served")
     status = "ok" if best and served == len(workloads) else ("partial" if served else "infeasible")
     stats = {"workloads": len(scenarios), "pool_shapes": sum(len(w.shapes) for w in p.workloads),
-             "dominated_shapes_dropped": sum(w.pools.dropped for w in p.workloads), "skus": len(p.skus),
+             "dominated_shapes_dropped": sum(w.pools.dropped for w in p.workloads), "skus": len(p.skus), "dominated_skus_dropped": p.dropped_skus,
              "cpsat_status": st.status if st else "no workload", "gap": None if st is None or st.gap is None else round(st.gap, 6),
              "variables": st.variables if st else 0, "constraints": st.constraints if st else 0,
              "prepare_s": round(t1 - t0, 3), "solve_s": round(t2 - t1, 3)}

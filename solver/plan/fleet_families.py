@@ -19,6 +19,32 @@ from solver.plan.fleet_problem import FleetAnswer, FleetProblem, FleetVars
 from solver.plan.scaling import COST_SCALE, TPUT_SCALE, iround
 
 
+def replica_cap(users: int, capacity: int) -> int:
+    """The most replicas of one pool shape an optimal answer uses: ceil(users / capacity).  More never
+    helps (fewer replicas still hold the pool's users, every rule is monotone in the count), so the
+    bound keeps the optimum and every front point, and tightens the model's relaxation."""
+    return -(-users // capacity)
+
+
+def split_users(users: int, pools: list[tuple[int, int]]) -> list[int]:
+    """Users per pool for (replicas, capacity per replica) pairs, as even as the capacities allow: in
+    proportion to each pool's capacity, each replica carrying at least one user (needs
+    sum replicas <= users <= sum capacity x replicas)."""
+    total = sum(c * r for r, c in pools)
+    x = [max(r, min(c * r, users * c * r // total)) for r, c in pools]
+    left = users - sum(x)
+    step = 1 if left > 0 else -1
+    while left:
+        before = left
+        for i, (r, c) in enumerate(pools):
+            if left and r <= x[i] + step <= c * r:
+                x[i] += step
+                left -= step
+        if left == before:
+            raise AssertionError(f"no split of {users} users over {pools}")
+    return x
+
+
 def share_scale(p: FleetProblem) -> int:
     """A common multiple of the SKUs' GPU counts: a replica's share of a server, g_k / G_s, is the integer
     g_k x share_scale / G_s in these units."""
@@ -47,10 +73,18 @@ class FleetFamily:
 
 
 class Coverage(FleetFamily):
-    """sum_k x_wk = U_w v_w;  x_wk <= c_k r_wk (the busiest replica within capacity);  r_wk <= x_wk (no empty replica)."""
+    """A split of U_w v_w users with r_wk <= x_wk <= c_k r_wk (every replica carries 1 to c_k users) exists
+    iff sum_k r_wk <= U_w v_w <= sum_k c_k r_wk; the model states that, without x, for a workload
+    without a total-throughput target (fewer variables and no symmetric splits), and the split is
+    chosen after (split_users).  Under such a target x_wk are variables: sum_k x_wk = U_w v_w,
+    r_wk <= x_wk <= c_k r_wk."""
 
     def add(self, v, p):
         for w, wl in enumerate(p.workloads):
+            if v.x[w] is None:
+                v.model.Add(sum(v.r[w]) <= wl.users * v.served[w])
+                v.model.Add(sum(ps.capacity * v.r[w][k] for k, ps in enumerate(wl.shapes)) >= wl.users * v.served[w])
+                continue
             v.model.Add(sum(v.x[w]) == wl.users * v.served[w])
             for k, ps in enumerate(wl.shapes):
                 v.model.Add(v.x[w][k] <= ps.capacity * v.r[w][k])
@@ -76,10 +110,15 @@ class ShapeLimit(FleetFamily):
 
     def add(self, v, p):
         for w, wl in enumerate(p.workloads):
-            for k in range(len(wl.shapes)):
-                v.model.Add(v.r[w][k] <= wl.users * v.use[w][k])
+            for k, ps in enumerate(wl.shapes):
+                v.model.Add(v.r[w][k] <= replica_cap(wl.users, ps.capacity) * v.use[w][k])
                 v.model.Add(v.r[w][k] >= v.use[w][k])
             v.model.Add(sum(v.use[w]) <= p.max_shapes)
+            # implied by coverage, stated for the relaxation: a served workload uses a pool, and at least
+            # ceil(U / max c) replicas in all
+            v.model.Add(sum(v.use[w]) >= v.served[w])
+            if wl.shapes:
+                v.model.Add(sum(v.r[w]) >= replica_cap(wl.users, max(ps.capacity for ps in wl.shapes)) * v.served[w])
 
     def check(self, a, p):
         return [f"{wl.id}: {len(a.pools[w])} pools, more than {p.max_shapes}"
@@ -116,6 +155,8 @@ class Packing(FleetFamily):
         for sid, sku in p.skus.items():
             terms = [(w, k) for w, wl in enumerate(p.workloads) for k, ps in enumerate(wl.shapes) if ps.shape.server.id == sid]
             n = v.own[sid] + v.new[sid]
+            for w, k in terms:  # implied, for the relaxation: a pool in use needs a server of its SKU
+                v.model.Add(n >= v.use[w][k])
             if sku.slot_packing:
                 v.model.Add(sku.gpus * n >= sum(p.slots(p.workloads[w].shapes[k]) * v.r[w][k] for w, k in terms))
             else:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from solver.plan.fleet_families import FLEET_FAMILIES
+from solver.plan.fleet_families import FLEET_FAMILIES, replica_cap, split_users
 from solver.plan.fleet_problem import FleetAnswer, FleetProblem, FleetVars, Pool
 
 
@@ -57,8 +57,9 @@ class FleetModel:
         m = cp_model.CpModel()
         r, x, use = [], [], []
         for w, wl in enumerate(p.workloads):
-            r.append([m.NewIntVar(0, wl.users, f"r_{w}_{k}") for k in range(len(wl.shapes))])
-            x.append([m.NewIntVar(0, wl.users, f"x_{w}_{k}") for k in range(len(wl.shapes))])
+            r.append([m.NewIntVar(0, replica_cap(wl.users, ps.capacity), f"r_{w}_{k}") for k, ps in enumerate(wl.shapes)])
+            x.append(None if wl.pools.scenario.min_total_tokens_per_s is None
+                     else [m.NewIntVar(0, wl.users, f"x_{w}_{k}") for k in range(len(wl.shapes))])
             use.append([m.NewBoolVar(f"u_{w}_{k}") for k in range(len(wl.shapes))])
         served = [m.NewBoolVar(f"v_{w}") for w in range(len(p.workloads))]
         own = {s: m.NewIntVar(0, sku.owned, f"o_{s}") for s, sku in p.skus.items()}
@@ -90,7 +91,12 @@ class FleetModel:
         p, v = self.p, self.v
         pools = []
         for w, wl in enumerate(p.workloads):
-            pools.append([Pool(k, s.Value(v.r[w][k]), s.Value(v.x[w][k])) for k in range(len(wl.shapes)) if s.Value(v.r[w][k]) > 0])
+            used = [k for k in range(len(wl.shapes)) if s.Value(v.r[w][k]) > 0]
+            if v.x[w] is None:
+                users = split_users(wl.users, [(s.Value(v.r[w][k]), wl.shapes[k].capacity) for k in used]) if used else []
+            else:
+                users = [s.Value(v.x[w][k]) for k in used]
+            pools.append([Pool(k, s.Value(v.r[w][k]), u) for k, u in zip(used, users, strict=True)])
         return FleetAnswer(pools, {k: s.Value(o) for k, o in v.own.items() if s.Value(o)},
                            {k: s.Value(n) for k, n in v.new.items() if s.Value(n)}, [bool(s.Value(x)) for x in v.served])
 

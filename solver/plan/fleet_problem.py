@@ -8,7 +8,7 @@ rules, solver.plan.fleet_validate, solver.plan.fleet_bruteforce) read these, nev
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from solver.plan.pools import PoolShape, WorkloadPools
@@ -80,6 +80,7 @@ class FleetProblem:
     power_limit_kw: float | None
     max_shapes: int  # distinct pool shapes per workload (1: no mixing)
     require_all: bool = True  # every workload served (else: the most users served, then the least cost)
+    dropped_skus: int = 0  # SKUs removed by drop_dominated_skus
 
     def budget_int(self) -> int | None:
         return None if self.budget_per_hour is None else math.floor(self.budget_per_hour * COST_SCALE + 1e-9)
@@ -137,7 +138,7 @@ class FleetVars:
 
     model: Any
     r: list[list[Any]]
-    x: list[list[Any]]
+    x: list[list[Any] | None]  # users per pool, only for workloads with a total-throughput target (Coverage)
     use: list[list[Any]]
     served: list[Any]
     own: dict[str, Any]
@@ -145,3 +146,49 @@ class FleetVars:
     cost: Any = None
     served_users: Any = None
     active: list[str] = field(default_factory=list)
+
+
+def drop_dominated_skus(p: FleetProblem) -> int:
+    """Remove SKUs that another always replaces at no more cost; returns how many.
+
+    SKU s goes when a kept SKU t has the same GPU and GPUs per server (both powers of two), no stock
+    limit, a price no higher and a draw no higher, s holds no owned servers, and for every workload each
+    pool shape on s has one on t with no more GPUs per replica, no less capacity and per-user speed.
+    Moving every replica from s to t then keeps every rule (slots on t add up, ceil is subadditive,
+    shares and budgets do not grow, mixing counts do not grow) at no more cost: the optimum is unchanged."""
+    by_sku: list[dict[str, list[PoolShape]]] = []
+    for wl in p.workloads:
+        d: dict[str, list[PoolShape]] = {}
+        for ps in wl.shapes:
+            d.setdefault(ps.shape.server.id, []).append(ps)
+        by_sku.append(d)
+
+    def replaces(t: Sku, s: Sku) -> bool:
+        if (t.server.gpu != s.server.gpu or t.gpus != s.gpus or not (t.slot_packing and s.slot_packing) or t.stock is not None
+                or s.owned or t.price_per_hour is None or t.power_kw > s.power_kw
+                or (s.price_per_hour is not None and t.price_per_hour > s.price_per_hour)):
+            return False
+        for d in by_sku:
+            for a in d.get(s.id, []):
+                if not any(b.shape.gpus_per_replica <= a.shape.gpus_per_replica and b.shape.servers_per_replica == a.shape.servers_per_replica
+                           and b.capacity >= a.capacity and b.per_user_floor >= a.per_user_floor for b in d.get(t.id, [])):
+                    return False
+        return True
+
+    def order(k: Sku) -> tuple:
+        return (math.inf if k.price_per_hour is None else k.price_per_hour, k.power_kw, k.id)
+
+    kept: list[Sku] = []
+    gone = set()
+    for sku in sorted(p.skus.values(), key=order):
+        if sku.price_per_hour is None and not sku.owned:
+            gone.add(sku.id)  # can be neither rented nor used from stock owned
+        elif any(replaces(t, sku) for t in kept):
+            gone.add(sku.id)
+        else:
+            kept.append(sku)
+    if gone:
+        p.skus = {k: v for k, v in p.skus.items() if k not in gone}
+        for wl in p.workloads:
+            wl.pools = replace(wl.pools, pools=[ps for ps in wl.pools.pools if ps.shape.server.id not in gone])
+    return len(gone)

@@ -53,6 +53,7 @@ class WorkloadPools:
     candidates: Candidates  # the enumeration (its rejections explain a workload with no pool)
     memo: dict[tuple, Any] = field(default_factory=dict)
     dropped: int = 0  # shapes removed as dominated (same server, no fewer GPUs, no more users, no faster)
+    every: list[PoolShape] = field(default_factory=list)  # before the dominance filter (retarget starts from these)
 
     def perf(self, shape: Shape, catalog: Catalog) -> Callable[[int], Perf]:
         return catalog_speed(self.model, self.scenario, shape, catalog, self.memo)
@@ -97,9 +98,24 @@ def workload_pools(sc: Scenario, catalog: Catalog, model: LlmModel) -> WorkloadP
         cap = pool_capacity(shape, sc, out.perf(shape, catalog), min(sc.peak_users, shape.max_users_memory))
         if cap:
             pools.append(PoolShape(shape, cap, out.perf(shape, catalog)(cap).per_user_tokens_per_s))
+    cands.options, cands.single_user = [], []  # the pools hold what the fleet needs; a portfolio keeps hundreds of these
+    out.every = pools
     out.pools = _undominated(pools, sc.min_total_tokens_per_s is not None)
     out.dropped = len(pools) - len(out.pools)
     return out
+
+
+def retarget(wp: WorkloadPools, sc: Scenario, catalog: Catalog) -> WorkloadPools:
+    """The same workload under tighter service targets `sc`: capacities recomputed (they can only fall),
+    shapes that no longer carry a user dropped, the dominance filter applied afresh."""
+    pools = []
+    for p in wp.every:
+        perf = wp.perf(p.shape, catalog)
+        cap = pool_capacity(p.shape, sc, perf, p.capacity)
+        if cap:
+            pools.append(PoolShape(p.shape, cap, perf(cap).per_user_tokens_per_s))
+    kept = _undominated(pools, sc.min_total_tokens_per_s is not None)
+    return WorkloadPools(sc, wp.model, kept, wp.candidates, wp.memo, len(pools) - len(kept), pools)
 
 
 def _undominated(pools: list[PoolShape], speed_matters: bool) -> list[PoolShape]:

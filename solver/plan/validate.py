@@ -60,7 +60,9 @@ def rebuild(config: dict, sc: Scenario, catalog: Catalog, model: LlmModel) -> tu
         problems.append(f"packaging: {replicas} replicas of {gpr} GPUs need {servers} servers of {server.gpu_count}, not {config['servers']}")
     price, _ = price_in(server, sc.currency, catalog.pricing, catalog.exchange_rates if sc.convert_prices else None)
     feat = compat.features_ok(engine, gpu, sc.features)
-    factors, exact = catalog.factors(engine.id, gpu.compat_key)
+    from solver.predict.attainable import factors_for
+
+    factors, exact = factors_for(catalog, engine.id, gpu, sc.precision)
     # KV pool and memory capacity do not depend on the load; take them from the recomputed plan
     shape = Shape(key=f"{server.id}|{engine.id}|tp{tp}|pp{pp}" + (f"|ep{ep}" if ep > 1 else ""), server=server, gpu=gpu, engine=engine, tp=tp, pp=pp,
                   gpus_per_replica=gpr, servers_per_replica=spr, replicas_per_server=rps, precision_path=path,

@@ -232,8 +232,11 @@ def estimate(catalog: Catalog, *args: Any, **kwargs: Any) -> Estimate:
     """Memory and speed of one replica with `concurrency` users of `input_len` + `output_len` tokens;
     the arguments are `prepare`'s (not repeated here: one signature to keep), the factors the
     catalog's for the engine and GPU class."""
+    from solver.predict.attainable import factors_for
+
     prepared = prepare(catalog, *args, **kwargs)
-    return prepared.run(*catalog.factors(prepared.base["engine"], catalog.gpus[prepared.base["gpu"]].compat_key))
+    gpu = catalog.gpus[prepared.base["gpu"]]
+    return prepared.run(*factors_for(catalog, prepared.base["engine"], gpu, Precision(prepared.base["precision"])))
 
 
 def estimate_named(

@@ -37,6 +37,7 @@ class PerfFactors(BaseModel):
     tpot_log_band: tuple[LogBound, LogBound] = Field(description="[low, high] of ln(measured/predicted) TPOT; gpuplan calibrate writes -+ the 90th percentile of its absolute value for models left out of the fit (in-sample when one model was measured)")
     ttft_log_band: tuple[LogBound, LogBound] = Field(description="[low, high] of ln(measured/predicted) TTFT; gpuplan calibrate writes -+ the 90th percentile of its absolute value for models left out of the fit (in-sample when one model was measured)")
     measured_points: int = Field(ge=0, description="measurements behind the fit (0 = prior, not fitted)")
+    reference_gpus: list[str] = Field(default_factory=list, description="GPUs whose serving runs the efficiencies were fitted on: on another GPU they are moved onto its own attainable rates relative to theirs (solver.predict.attainable); empty in overlays written before it existed (then applied as they are)")
     source: list[str] = Field(min_length=1)
 
     @model_validator(mode="after")

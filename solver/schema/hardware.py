@@ -34,6 +34,17 @@ class ScaleUpLink(_Strict):
     max_gpus: int | None = Field(None, description="largest group the link joins without a switch (bridges), if limited")
 
 
+class Attainable(_Strict):
+    """Shares of the datasheet peaks this GPU reaches in microbenchmarks: what its hardware can do, on
+    which the engines' fitted efficiencies sit (solver.predict.attainable)."""
+
+    gemm_16bit: float | None = Field(None, gt=0, le=1.2, description="large dense BF16/FP16 GEMMs, share of the dense 16-bit peak; None: not measured")
+    gemm_8bit: float | None = Field(None, gt=0, le=1.2, description="large dense FP8 GEMMs, share of the dense FP8 peak; None: not measured or no FP8 units")
+    hbm: float | None = Field(None, gt=0, le=1.2, description="memory streaming, share of the peak memory bandwidth; None: not measured")
+    basis: Literal["measured", "sibling"] = Field(description="measured on this GPU (or the same silicon), or a figure of an architecture sibling")
+    source: list[str] = Field(min_length=1)
+
+
 class Gpu(_Strict):
     id: str = Field(description="catalog id, e.g. h100-sxm-80gb")
     name: str = Field(description="marketing name")
@@ -57,6 +68,7 @@ class Gpu(_Strict):
     source: list[str] = Field(min_length=1, description="where the numbers come from")
     unverified: list[str] = Field(default_factory=list, description="fields whose values could not be confirmed")
     notes: str | None = Field(None, description="free text")
+    attainable: Attainable | None = Field(None, description="microbenchmarked shares of the peaks; None: no measurement on this architecture")
 
 
 InterconnectKind = Literal["none", "pcie", "nvlink_bridge", "nvswitch", "nvlink_mesh", "infinity_fabric", "roce_mesh"]

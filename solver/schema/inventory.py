@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from solver.errors import GpuplanError, suggestion
 from solver.schema.pricing import HOURS_PER_MONTH
+from solver.schema.yaml_file import read_yaml
 
 
 class InventoryError(GpuplanError):
@@ -73,15 +73,7 @@ def load_inventory(path: str | Path, server_ids: list[str]) -> Inventory:
     """Read and check an inventory file; errors name the file, the entry and the field, and suggest
     the nearest valid value."""
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8-sig"))
-    except OSError as e:
-        raise InventoryError(f"{p}: cannot read: {e.strerror}") from None
-    except UnicodeDecodeError as e:
-        raise InventoryError(f"{p}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start})") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        raise InventoryError(f"{p}{f':{mark.line + 1}' if mark else ''}: not valid YAML: {getattr(e, 'problem', e)}") from None
+    data = read_yaml(p, InventoryError)
     if data is None:
         data = {}
     if not isinstance(data, dict):

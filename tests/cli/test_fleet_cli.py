@@ -24,7 +24,7 @@ def portfolio(tmp_path: Path, rows: list[str]) -> str:
 
 
 def test_example_portfolio_json_is_complete_and_deterministic():
-    args = [str(EX / "portfolio.csv"), "--inventory", str(EX / "inventory.yaml"), "--format", "json", "--front-points", "2"]
+    args = [str(EX / "fleet" / "portfolio.csv"), "--inventory", str(EX / "fleet" / "inventory.yaml"), "--format", "json", "--front-points", "2"]
     r1, r2 = run(*args), run(*args)
     assert r1.returncode == 0, r1.stderr
     assert r1.stdout == r2.stdout
@@ -41,10 +41,10 @@ def test_example_portfolio_json_is_complete_and_deterministic():
 
 
 def test_table_and_csv(tmp_path):
-    r = run(str(EX / "portfolio.csv"), "--inventory", str(EX / "inventory.yaml"), *SMALL)
+    r = run(str(EX / "fleet" / "portfolio.csv"), "--inventory", str(EX / "fleet" / "inventory.yaml"), *SMALL)
     assert r.returncode == 0, r.stderr
     assert "Servers to use" in r.stdout and "support-chat-70b" in r.stdout
-    r = run(str(EX / "portfolio.csv"), "--format", "csv", *SMALL)
+    r = run(str(EX / "fleet" / "portfolio.csv"), "--format", "csv", *SMALL)
     lines = r.stdout.splitlines()
     assert lines[0].startswith("variant,section,id,status")
     assert {ln.split(",")[1] for ln in lines[1:]} == {"server", "pool"}
@@ -71,14 +71,14 @@ def test_nothing_servable_exits_3(tmp_path):
 def test_bad_inventory_names_file_entry_field_and_suggests(tmp_path):
     inv = tmp_path / "inv.yaml"
     inv.write_text("servers:\n  - {server: ovh-h100-76, stock: 2}\n")
-    r = run(str(EX / "portfolio.csv"), "--inventory", str(inv))
+    r = run(str(EX / "fleet" / "portfolio.csv"), "--inventory", str(inv))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "servers[0]" in r.stderr and "ovh-h100-760" in r.stderr
     inv.write_text("servers:\n  - {server: ovh-h100-760, stok: 2}\n")
-    r = run(str(EX / "portfolio.csv"), "--inventory", str(inv))
+    r = run(str(EX / "fleet" / "portfolio.csv"), "--inventory", str(inv))
     assert r.returncode == 2 and "servers[0] (ovh-h100-760)" in r.stderr and "stock" in r.stderr
     inv.write_text("budget_per_hour: -3\n")
-    r = run(str(EX / "portfolio.csv"), "--inventory", str(inv))
+    r = run(str(EX / "fleet" / "portfolio.csv"), "--inventory", str(inv))
     assert r.returncode == 2 and "budget_per_hour" in r.stderr
 
 
@@ -95,3 +95,13 @@ def test_variant_reports_what_changes_and_the_report_is_written(tmp_path):
     assert v["changes"]["base_cost_per_hour"] == d["base"]["cost_per_hour"]
     page = out.read_text()
     assert "Variant stock2" in page and "<svg" in page
+
+
+def test_solve_mix_json():
+    r = subprocess.run([sys.executable, "-m", "solver.cli.main", "solve", "--model", "llama-3.3-70b", "--users", "100",
+                        "--precision", "fp8", "--min-tokens-per-s-per-user", "20", "--allowed-gpus", "H100", "--catalog",
+                        str(EX / "variants" / "h100-stock-2.yaml"), "--mix", "--format", "json"], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["front"][0]["mixed"] and d["one_shape_cost_per_hour"] is None
+    assert {p["server"] for p in d["front"][0]["pools"]} == {"ovh-h100-1520", "ovh-h100-760"}

@@ -214,3 +214,31 @@ def test_the_validator_catches_a_wrong_capacity(small):
     p2 = FleetProblem([Workload(0, w.id, lied)], p.skus, "EUR", None, None, 2)
     a2, _ = solve_min(p2)
     assert a2 is not None and validate_fleet(a2, p2, small)  # a capacity the estimate does not give is caught
+
+
+# ------------------------------------------------------------------------------------ solve --mix
+def test_mixed_pools_serve_what_one_shape_cannot_under_stock(catalog):
+    from solver.plan.mix import solve_mix
+    from solver.schema.catalog import load_catalog
+
+    stock2 = load_catalog(("examples/variants/h100-stock-2.yaml",))
+    sc = Scenario(model="llama-3.3-70b", users=100, precision="fp8", min_tokens_per_s_per_user=20, allowed_gpus=["H100"])
+    assert solve(sc.model_copy(update={"objectives": ["cost"]}), stock2).status == "infeasible"
+    res = solve_mix(sc, stock2)
+    assert res["status"] == "ok" and res["front"][0]["mixed"]
+    for pt in res["front"]:
+        assert sum(x["users"] for x in pt["pools"]) == 100
+        assert all(n <= 2 for n in pt["servers"].values())
+        assert all(x["output_tokens_per_s_per_user"] >= 20 for x in pt["pools"])
+    costs = [pt["cost_per_hour"] for pt in res["front"]]
+    lat = [pt["tpot_ms"] for pt in res["front"]]
+    assert costs == sorted(costs) and len(set(costs)) == len(costs)  # a front: more cost, strictly less latency
+    assert lat == sorted(lat, reverse=True) and len(set(lat)) == len(lat)
+
+
+def test_a_mix_never_costs_more_than_one_shape(catalog):
+    from solver.plan.mix import solve_mix
+
+    sc = Scenario(model="llama-3.1-8b", users=150, precision="fp8", min_tokens_per_s_per_user=30, max_ttft_ms=2000)
+    res = solve_mix(sc, catalog, points=2)
+    assert res["front"][0]["cost_per_hour"] <= res["one_shape_cost_per_hour"] + 1e-9

@@ -34,7 +34,7 @@ AIC_COLUMNS = ("backend", "model_path", "system", "gemm_quant_mode", "batch_size
                "silicon_ttft_ms", "silicon_tpot_ms")
 AIC_ENGINE = {"trtllm": "tensorrt-llm", "vllm": "vllm", "sglang": "sglang"}
 AIC_GPU = {"h100_sxm": "h100-sxm-80gb", "h200_sxm": "h200-sxm-141gb", "b200_sxm": "b200-sxm-180gb",
-           "a100_sxm": "a100-sxm4-80gb", "gb200_sxm": "gb200-186gb"}
+           "b300_sxm": "b300-sxm-288gb", "a100_sxm": "a100-sxm4-80gb", "gb200_sxm": "gb200-186gb", "gb200": "gb200-186gb"}
 AIC_PRECISION = {"": Precision.bf16, "bf16": Precision.bf16, "fp16": Precision.fp16, "fp8": Precision.fp8,
                  "fp8_block": Precision.fp8, "nvfp4": Precision.fp4, "mxfp4": Precision.fp4, "int4_wo": Precision.int4,
                  "int8_wo": Precision.int8}

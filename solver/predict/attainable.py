@@ -1,0 +1,65 @@
+"""Engine efficiencies on top of each GPU's own attainable rates.
+
+The calibrated efficiencies (catalog/calibration.yaml) are what an engine achieved of the datasheet
+peaks on the GPUs it was measured on.  Part of that is the engine (software); part is the hardware:
+how much of its datasheet peak the GPU itself can reach, which microbenchmarks measure per GPU
+(`attainable` in catalog/gpus.yaml, from shared/reference/achievable.yaml: large dense GEMMs reach
+about 0.8 of the datasheet peak on an H100 SXM, 0.5 on an MI300X; HBM streaming 0.89 and 0.77).
+
+On a GPU whose serving runs were not in the fit, the model keeps the engine's part and swaps the
+hardware's: each efficiency is multiplied by attainable(GPU) / attainable(reference), the reference
+being the mean over the GPUs the efficiencies were fitted on (PerfFactors.reference_gpus: H100 SXM
+and H200 SXM for the shipped Hopper fit, whose attainable rates agree within 2%).  Compute uses the
+8-bit GEMM share for 8-bit weights on a GPU with FP8 units (where both sides were measured), else the
+16-bit share; a rate not measured on either side is left unscaled, and factors without
+reference_gpus (overlays written before it existed) apply as they are.
+"""
+
+from __future__ import annotations
+
+from solver.schema.calibration import PerfFactors
+from solver.schema.catalog import Catalog
+from solver.schema.hardware import Gpu
+from solver.schema.precision import Precision
+
+EIGHT_BIT = {Precision.fp8, Precision.int8}
+
+
+def _mean(xs: list[float | None]) -> float | None:
+    vals = [x for x in xs if x is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def hardware_ratios(catalog: Catalog, gpu: Gpu, precision: Precision, reference: list[str]) -> tuple[float, float]:
+    """(bandwidth, compute) attainable share of `gpu` over the mean of the `reference` GPUs'; 1.0 where
+    either side is unmeasured."""
+    a = gpu.attainable
+    refs = [catalog.gpus[g].attainable for g in reference if g in catalog.gpus and catalog.gpus[g].attainable is not None]
+    if a is None or not refs:
+        return 1.0, 1.0
+    r_bw = _mean([r.hbm for r in refs])
+    bw = a.hbm / r_bw if a.hbm is not None and r_bw is not None else 1.0
+    r8, r16 = _mean([r.gemm_8bit for r in refs]), _mean([r.gemm_16bit for r in refs])
+    if precision in EIGHT_BIT and a.gemm_8bit is not None and r8 is not None and "fp8" in gpu.native_precisions:
+        comp = a.gemm_8bit / r8
+    elif a.gemm_16bit is not None and r16 is not None:
+        comp = a.gemm_16bit / r16
+    else:
+        comp = 1.0
+    return bw, comp
+
+
+def factors_for(catalog: Catalog, engine_id: str, gpu: Gpu, precision: Precision) -> tuple[PerfFactors, bool]:
+    """The engine's factors on `gpu` (catalog.factors), with its efficiencies moved onto the GPU's own
+    attainable rates when its serving runs were not in the fit; bool: the factors are its class's own."""
+    factors, exact = catalog.factors(engine_id, gpu.compat_key)
+    if not factors.reference_gpus or gpu.id in factors.reference_gpus:
+        return factors, exact
+    bw, comp = hardware_ratios(catalog, gpu, precision, factors.reference_gpus)
+    if bw == 1.0 and comp == 1.0:
+        return factors, exact
+    return factors.model_copy(update={
+        "bandwidth_efficiency": factors.bandwidth_efficiency * bw,
+        "compute_efficiency_prefill": factors.compute_efficiency_prefill * comp,
+        "compute_efficiency_decode": factors.compute_efficiency_decode * comp,
+    }), exact
