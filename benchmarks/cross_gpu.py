@@ -38,6 +38,7 @@ from solver.schema.catalog import load_catalog  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "aiconfigurator" / "silicon_sample.csv"
 MIN_ROWS = 20  # a system with fewer rows is not held out on its own (too few to score)
+MIN_FIT_ROWS, MIN_FIT_MODELS = 50, 2  # an engine's class fit on less evidence is not used (the engine's best-measured fit is)
 
 
 def throughput(m, ttft_ms: float, tpot_ms: float) -> float:
@@ -109,11 +110,16 @@ def main() -> None:
             fits[cls] = fits_cache[key]
         gpu = cat.gpus[held]
         own = fits.get(gpu.compat_key, {})
+        enough = {(cls, e): len([m for m in train if cat.gpus[m.gpu].compat_key == cls and m.engine == e]) >= MIN_FIT_ROWS
+                  and len({m.model for m in train if cat.gpus[m.gpu].compat_key == cls and m.engine == e}) >= MIN_FIT_MODELS
+                  for cls in classes for e in fits[cls]}
         for m in by_gpu[held]:
             # the class's own fit of the engine, else the engine's fit on the class with most of its rows
             # (the shipped wildcard entries are the engine's fit on the class measured)
-            f = own.get(m.engine) or max((fs[m.engine] for fs in fits.values() if m.engine in fs),
-                                         key=lambda x: (x.measured_points, x.id), default=None)
+            f = own.get(m.engine)
+            if f is None or not enough[(gpu.compat_key, m.engine)]:
+                f = max((fs[m.engine] for fs in fits.values() if m.engine in fs),
+                        key=lambda x: (x.measured_points, x.id), default=None)
             if f is None:
                 continue
             for name, factors in (("attainable", scaled(cat, f, gpu, m.precision)), ("as_fitted", f)):
