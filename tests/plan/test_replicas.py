@@ -87,3 +87,24 @@ def test_a_single_objective_keeps_its_tie_breakers(catalog):
     same_cost = [o for o in enumerate_candidates(sc, catalog, model, screen=False).options
                  if not violations(o, sc) and math.isclose(o.cost_per_hour, best["cost_per_hour"])]
     assert same_cost and max(o.total_tokens_per_s for o in same_cost) == pytest.approx(best["output_tokens_per_s"], abs=0.01)
+
+
+def test_a_pricier_twin_server_changes_nothing(catalog):
+    """The same machine from another provider at a higher price is skipped unevaluated (where cost
+    counts), and the front is what it is without it; a cheaper twin with a stock limit is not skipped."""
+    from solver.plan.candidates import pricier_twins
+    from solver.schema.catalog import Catalog
+
+    base = catalog.servers["ovh-h100-380"]
+    twin = base.model_copy(update={"id": "zz-h100-twin", "provider": "zz",
+                                   "price": base.price.model_copy(update={"amount_per_hour": base.price.amount_per_hour * 1.5})})
+    cat = sub_catalog(catalog, ["ovh-h100-380", "ovh-l40s-90"])
+    with_twin = Catalog(list(cat.gpus.values()), [*cat.servers.values(), twin], list(cat.engines.values()),
+                        list(cat.models.values()), list(cat.calibration.values()), cat.files, [cat.pricing] if cat.pricing else None)
+    sc = Scenario(model="llama-3.1-8b", users=20, precision="fp8", full_front=True)
+    assert pricier_twins(with_twin, sc) == {"zz-h100-twin": "ovh-h100-380"}
+    a, b = solve(sc, cat), solve(sc, with_twin)
+    assert [(c["server"], c["replicas"], c["cost_per_hour"]) for c in a.front] == [(c["server"], c["replicas"], c["cost_per_hour"]) for c in b.front]
+    assert any(p[0] == "zz-h100-twin" for p in enumerate_candidates(sc, with_twin, prepare(sc, with_twin)[1], select="feasible").presolved)
+    limited = sub_catalog(with_twin, ["ovh-h100-380", "zz-h100-twin"], updates={"ovh-h100-380": {"stock": 1}})
+    assert pricier_twins(limited, sc) == {}  # the cheaper one can run out
