@@ -97,7 +97,8 @@ def main() -> None:
             p.require_all = False
             ans, st = FleetModel(p).solve_point(time_limit_s=args.time_limit, workers=args.workers)
         dt = time.perf_counter() - t0
-        row = {"workloads": n, "all_served": p.require_all, "status": st.status, "gap_pct": None if st.gap is None else round(100 * st.gap, 3),
+        row = {"workloads": n, "all_served": p.require_all, "users": sum(w.users for w in p.workloads),
+               "users_served": st.served_users, "most_served_proven": st.served_proven, "status": st.status, "gap_pct": None if st.gap is None else round(100 * st.gap, 3),
                "seconds": round(dt, 2), "variables": st.variables, "constraints": st.constraints,
                "pool_shapes": sum(len(w.shapes) for w in p.workloads), "cost_per_hour": None if ans is None else round(ans.cost_int(p) / COST_SCALE, 2)}
         scale.append(row)

@@ -167,7 +167,7 @@ def plan_fleet(scenarios: list[tuple[str, Scenario]], catalog: Catalog, inventor
     stats = {"workloads": len(scenarios), "pool_shapes": sum(len(w.shapes) for w in p.workloads),
              "dominated_shapes_dropped": sum(w.pools.dropped for w in p.workloads), "skus": len(p.skus), "dominated_skus_dropped": p.dropped_skus,
              "cpsat_status": st.status if st else "no workload", "gap": None if st is None or st.gap is None else round(st.gap, 6),
-             "variables": st.variables if st else 0, "constraints": st.constraints if st else 0,
+             "most_served_proven": st.served_proven if st else None, "variables": st.variables if st else 0, "constraints": st.constraints if st else 0,
              "prepare_s": round(t1 - t0, 3), "solve_s": round(t2 - t1, 3)}
     return FleetPlan(status, p.currency, mode, cost, server_rows(best, p, placed, mode) if best else [], placed, workloads,
                      front, stats, warnings)

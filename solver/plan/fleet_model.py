@@ -36,6 +36,8 @@ class SolveStats:
     seconds: float
     variables: int
     constraints: int
+    served_users: int | None = None  # users served (the first stage's answer when not all must be served)
+    served_proven: bool | None = None  # that stage proved no answer serves more (None: every workload had to be)
 
 
 def _server_bound(p: FleetProblem, sid: str) -> int:
@@ -128,13 +130,17 @@ class FleetModel:
             if st not in (self.cp.OPTIMAL, self.cp.FEASIBLE):
                 return None, self.stats(s, st, time.perf_counter() - t0)
             best = round(s.ObjectiveValue())
+            proven = st == self.cp.OPTIMAL
             if best == 0:
                 return None, self.stats(s, self.cp.INFEASIBLE, time.perf_counter() - t0)
             m.Add(v.served_users >= best)
+        else:
+            best, proven = sum(wl.users for wl in self.p.workloads), None
         m.Minimize(v.cost)
         s = self._solver(time_limit_s, workers)
         st = s.Solve(m)
         stats = self.stats(s, st, time.perf_counter() - t0)
+        stats.served_users, stats.served_proven = best, proven
         if st not in (self.cp.OPTIMAL, self.cp.FEASIBLE):
             return None, stats
         return self._read(s), stats
