@@ -2,11 +2,11 @@
 
 For each GPU system with serving rows in the data (default: aiconfigurator's silicon sample, H100,
 H200, B200, B300, GB200; benchmarks/data/aiconfigurator/README.md), the factors are fitted on every
-other system's rows (one joint fit per hardware class, as `gpuplan calibrate` does; a class left with
-no rows takes the first other class's fit, as the shipped wildcard entries do) and the held-out
-system's rows are predicted twice: with the efficiencies moved onto the held-out GPU's own attainable
-rates (solver.predict.attainable, what gpuplan does) and as fitted (the datasheet peaks times the
-other GPUs' efficiencies, what it did before).  Reported per GPU and per engine: TPOT, TTFT and
+other system's rows and the held-out system's rows predicted as the catalog would
+(solver.predict.calibration.cross_gpu: its class's fit unless thin, else the engine's best-measured
+class's), twice: with the efficiencies moved onto the held-out GPU's own attainable rates
+(solver.predict.attainable, what gpuplan does) and as fitted (the datasheet peaks times the other
+GPUs' efficiencies, what it did before).  Reported per GPU and per engine: TPOT, TTFT and
 throughput MAPE, bias (median measured/predicted), the share inside the fit's band and its median
 width, and the band a held-out GPU would need: the 80th/90th percentile of |ln(measured/predicted)|
 over every held-out row.
@@ -25,35 +25,22 @@ import math
 import statistics
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from solver.predict.attainable import hardware_ratios  # noqa: E402
-from solver.predict.calibration import fit_joint, read_measurements  # noqa: E402
-from solver.predict.calibration.measurements import predict_measurement  # noqa: E402
+from solver.predict.calibration import read_measurements  # noqa: E402
+from solver.predict.calibration.cross_gpu import leave_one_gpu_out  # noqa: E402
 from solver.schema.catalog import load_catalog  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "aiconfigurator" / "silicon_sample.csv"
-MIN_ROWS = 20  # a system with fewer rows is not held out on its own (too few to score)
 LOW_LOAD = 4  # users, for the low-load summary
-MIN_FIT_ROWS, MIN_FIT_MODELS = 50, 2  # an engine's class fit on less evidence is not used (the engine's best-measured fit is)
 
 
 def throughput(m, ttft_ms: float, tpot_ms: float) -> float:
     """Output tokens/s of the measured run's users, each request taking TTFT + (output - 1) x TPOT."""
     return m.concurrency * m.output_len / (ttft_ms + (m.output_len - 1) * tpot_ms)
-
-
-def scaled(cat, f, gpu, precision):
-    if gpu.id in f.reference_gpus:
-        return f
-    bw, comp = hardware_ratios(cat, gpu, precision, f.reference_gpus)
-    return f.model_copy(update={"bandwidth_efficiency": f.bandwidth_efficiency * bw,
-                                "compute_efficiency_prefill": f.compute_efficiency_prefill * comp,
-                                "compute_efficiency_decode": f.compute_efficiency_decode * comp})
 
 
 def summarise(items: list[dict]) -> dict:
@@ -93,52 +80,21 @@ def main() -> None:
     t0 = time.time()
     cat = load_catalog()
     rows, skipped = read_measurements(args.data, cat)
-    by_gpu = defaultdict(list)
-    for m in rows:
-        by_gpu[m.gpu].append(m)
-    held_out = sorted(g for g, rs in by_gpu.items() if len(rs) >= MIN_ROWS)
-    results: dict[str, list[dict]] = {"attainable": [], "as_fitted": []}
-    fits_cache: dict = {}
-    for held in held_out:
-        train = [m for m in rows if m.gpu != held]
-        classes = sorted({cat.gpus[m.gpu].compat_key for m in train})
-        fits = {}
-        for cls in classes:
-            rs = [m for m in train if cat.gpus[m.gpu].compat_key == cls]
-            key = (cls, frozenset(rs))
-            if key not in fits_cache:
-                fits_cache[key] = fit_joint(cat, rs, cls, f"leave {held} out")
-            fits[cls] = fits_cache[key]
-        gpu = cat.gpus[held]
-        own = fits.get(gpu.compat_key, {})
-        enough = {(cls, e): len([m for m in train if cat.gpus[m.gpu].compat_key == cls and m.engine == e]) >= MIN_FIT_ROWS
-                  and len({m.model for m in train if cat.gpus[m.gpu].compat_key == cls and m.engine == e}) >= MIN_FIT_MODELS
-                  for cls in classes for e in fits[cls]}
-        for m in by_gpu[held]:
-            # the class's own fit of the engine, else the engine's fit on the class with most of its rows
-            # (the shipped wildcard entries are the engine's fit on the class measured)
-            f = own.get(m.engine)
-            if f is None or not enough[(gpu.compat_key, m.engine)]:
-                f = max((fs[m.engine] for fs in fits.values() if m.engine in fs),
-                        key=lambda x: (x.measured_points, x.id), default=None)
-            if f is None:
-                continue
-            for name, factors in (("attainable", scaled(cat, f, gpu, m.precision)), ("as_fitted", f)):
-                pred = predict_measurement(cat, m, factors)
-                if pred is None:
-                    continue
-                ttft, tpot = pred
-                (lt, ht), (lp, hp) = factors.ttft_log_band, factors.tpot_log_band
-                results[name].append({
-                    "gpu": held, "engine": m.engine, "model": m.model, "class_fit": gpu.compat_key in fits,
-                    "concurrency": m.concurrency,
-                    "tpot_meas": m.tpot_ms, "tpot_pred": tpot, "ttft_meas": m.ttft_ms, "ttft_pred": ttft,
-                    "tput_meas": throughput(m, m.ttft_ms, m.tpot_ms), "tput_pred": throughput(m, ttft, tpot),
-                    "tpot_in": tpot * math.exp(lp) <= m.tpot_ms <= tpot * math.exp(hp),
-                    "ttft_in": ttft * math.exp(lt) <= m.ttft_ms <= ttft * math.exp(ht),
-                    "tpot_w": math.exp(hp - lp), "ttft_w": math.exp(ht - lt)})
-        print(f"{held}: {sum(1 for r in results['attainable'] if r['gpu'] == held)} rows predicted "
-              f"({time.time() - t0:.0f} s)", flush=True)
+    results: dict[str, list[dict]] = {}
+    for name, as_fitted in (("attainable", False), ("as_fitted", True)):
+        items = []
+        for m, factors, (ttft, tpot) in leave_one_gpu_out(cat, rows, as_fitted=as_fitted):
+            (lt, ht), (lp, hp) = factors.ttft_log_band, factors.tpot_log_band
+            items.append({
+                "gpu": m.gpu, "engine": m.engine, "model": m.model, "concurrency": m.concurrency, "factors": factors.id,
+                "tpot_meas": m.tpot_ms, "tpot_pred": tpot, "ttft_meas": m.ttft_ms, "ttft_pred": ttft,
+                "tput_meas": throughput(m, m.ttft_ms, m.tpot_ms), "tput_pred": throughput(m, ttft, tpot),
+                "tpot_in": tpot * math.exp(lp) <= m.tpot_ms <= tpot * math.exp(hp),
+                "ttft_in": ttft * math.exp(lt) <= m.ttft_ms <= ttft * math.exp(ht),
+                "tpot_w": math.exp(hp - lp), "ttft_w": math.exp(ht - lt)})
+        results[name] = items
+        print(f"{name}: {len(items)} rows predicted ({time.time() - t0:.0f} s)", flush=True)
+    held_out = sorted({r["gpu"] for r in results["attainable"]})
     report: dict = {"data": str(args.data), "rows": len(rows), "skipped": len(skipped), "held_out_gpus": held_out}
     for name, items in results.items():
         report[name] = {

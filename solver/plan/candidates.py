@@ -120,7 +120,7 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
     # rows too cost more memory and time than its rare hits saved)
     if memo is None:
         memo = {}
-    twins = pricier_twins(catalog, scenario) if early and needs_price(scenario) else {}
+    twins = pricier_twins(catalog, scenario) if early else {}
     for server in catalog.servers.values():
         if server.id in twins:
             cands.presolved.append((server.id, f"the same hardware as {twins[server.id]}, which costs no more and has no stock limit"))
@@ -210,17 +210,18 @@ def pricier_twins(catalog: Catalog, scenario: Scenario) -> dict[str, str]:
     """Servers another in-scope server always replaces (server id -> its twin): the same GPU, GPU count,
     interconnect and network — so the same shapes, memory and speed — at no lower price, where the twin
     has no stock limit.  Every configuration on such a server has a twin configuration that costs no
-    more and is otherwise identical, so where cost counts (an objective or a budget) the front is the
-    same without it (equal prices: the lower id is kept).  Catalogs that list one machine from many
-    providers shrink the most."""
+    more and is otherwise identical, so the front is the same without it (equal prices: the lower id
+    is kept; where cost does not count, any price, the priced and cheapest first).  Catalogs that list
+    one machine from many providers shrink the most."""
+    priced = needs_price(scenario)
     groups: dict[tuple, list[tuple[float, str, Server]]] = {}
     for server in catalog.servers.values():
         if AllowedHardware.hardware_problem(catalog.gpus[server.gpu], server, scenario):
             continue
         price, _ = price_in(server, scenario.currency, catalog.pricing, catalog.exchange_rates if scenario.convert_prices else None)
-        if price is not None:
+        if price is not None or not priced:
             key = (server.gpu, server.gpu_count, server.interconnect, server.network)
-            groups.setdefault(key, []).append((price, server.id, server))
+            groups.setdefault(key, []).append((math.inf if price is None else price, server.id, server))
     out: dict[str, str] = {}
     for members in groups.values():
         members.sort(key=lambda m: (m[0], m[1]))

@@ -91,10 +91,12 @@ def solve_problem(p: FleetProblem, front_points: int, time_limit_s: float, worke
     p.require_all = True
     fm = FleetModel(p)
     first, st = fm.solve_point(time_limit_s=time_limit_s, workers=workers)
-    if first is None:
+    all_status = st.status
+    if first is None:  # proven impossible, or none found in time: the most users that can be served
         p.require_all = False
         fm = FleetModel(p)
         first, st = fm.solve_point(time_limit_s=time_limit_s, workers=workers)
+    st.all_served_status = all_status
     if first is None:
         return [], st
     points = [(first, st)]
@@ -132,6 +134,9 @@ def plan_fleet(scenarios: list[tuple[str, Scenario]], catalog: Catalog, inventor
     warnings = []
     if any(s.power_source == "gpus" for s in p.skus.values()) and p.power_limit_kw is not None:
         warnings.append("power: servers without a catalog draw count their GPUs' TDP only (a lower bound)")
+    if st is not None and (st.all_served_status or "").startswith("time limit"):
+        warnings.append("no answer serving every workload was found within --time-limit (it is not proven impossible): "
+                        "the answer serves the most users found; a longer --time-limit may serve them all")
     best = points[0][0] if points else None
     if best is not None and validate:
         from solver.plan.fleet_validate import validate_fleet
@@ -167,7 +172,8 @@ def plan_fleet(scenarios: list[tuple[str, Scenario]], catalog: Catalog, inventor
     stats = {"workloads": len(scenarios), "pool_shapes": sum(len(w.shapes) for w in p.workloads),
              "dominated_shapes_dropped": sum(w.pools.dropped for w in p.workloads), "skus": len(p.skus), "dominated_skus_dropped": p.dropped_skus,
              "cpsat_status": st.status if st else "no workload", "gap": None if st is None or st.gap is None else round(st.gap, 6),
-             "most_served_proven": st.served_proven if st else None, "variables": st.variables if st else 0, "constraints": st.constraints if st else 0,
+             "most_served_proven": st.served_proven if st else None,
+             "serve_everyone": st.all_served_status if st else None, "variables": st.variables if st else 0, "constraints": st.constraints if st else 0,
              "prepare_s": round(t1 - t0, 3), "solve_s": round(t2 - t1, 3)}
     return FleetPlan(status, p.currency, mode, cost, server_rows(best, p, placed, mode) if best else [], placed, workloads,
                      front, stats, warnings)

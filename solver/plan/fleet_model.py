@@ -30,7 +30,7 @@ from solver.plan.fleet_problem import FleetAnswer, FleetProblem, FleetVars, Pool
 
 @dataclass
 class SolveStats:
-    status: str  # optimal | feasible (time limit: see gap) | infeasible
+    status: str  # optimal | feasible (time limit: see gap) | infeasible | time limit, no answer found
     cost_per_hour: float | None
     gap: float | None  # relative gap of the cost objective (0: proven optimal)
     seconds: float
@@ -38,6 +38,7 @@ class SolveStats:
     constraints: int
     served_users: int | None = None  # users served (the first stage's answer when not all must be served)
     served_proven: bool | None = None  # that stage proved no answer serves more (None: every workload had to be)
+    all_served_status: str | None = None  # the attempt to serve every workload: optimal, feasible, infeasible or time limit
 
 
 def _server_bound(p: FleetProblem, sid: str) -> int:
@@ -105,8 +106,9 @@ class FleetModel:
     def stats(self, s, status: int, seconds: float) -> SolveStats:
         names = {self.cp.OPTIMAL: "optimal", self.cp.FEASIBLE: "feasible"}
         proto = self.v.model.Proto()
-        if status not in names:
-            return SolveStats("infeasible", None, None, seconds, len(proto.variables), len(proto.constraints))
+        if status not in names:  # proven infeasible, or no answer found within the time limit
+            return SolveStats("infeasible" if status == self.cp.INFEASIBLE else "time limit, no answer found", None, None,
+                              seconds, len(proto.variables), len(proto.constraints))
         obj, bound = s.ObjectiveValue(), s.BestObjectiveBound()
         gap = 0.0 if status == self.cp.OPTIMAL else (abs(obj - bound) / max(abs(obj), 1e-9))
         from solver.plan.scaling import COST_SCALE

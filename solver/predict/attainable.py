@@ -49,17 +49,38 @@ def hardware_ratios(catalog: Catalog, gpu: Gpu, precision: Precision, reference:
     return bw, comp
 
 
-def factors_for(catalog: Catalog, engine_id: str, gpu: Gpu, precision: Precision) -> tuple[PerfFactors, bool]:
-    """The engine's factors on `gpu` (catalog.factors), with its efficiencies moved onto the GPU's own
-    attainable rates when its serving runs were not in the fit; bool: the factors are its class's own."""
-    factors, exact = catalog.factors(engine_id, gpu.compat_key)
+def moved_onto(catalog: Catalog, factors: PerfFactors, gpu: Gpu, precision: Precision) -> PerfFactors:
+    """`factors` with their efficiencies moved onto `gpu`'s own attainable rates; unchanged on a GPU of
+    the fit, or when the factors name no fit GPUs (overlays written before reference_gpus existed)."""
     if not factors.reference_gpus or gpu.id in factors.reference_gpus:
-        return factors, exact
+        return factors
     bw, comp = hardware_ratios(catalog, gpu, precision, factors.reference_gpus)
     if bw == 1.0 and comp == 1.0:
-        return factors, exact
+        return factors
     return factors.model_copy(update={
         "bandwidth_efficiency": factors.bandwidth_efficiency * bw,
         "compute_efficiency_prefill": factors.compute_efficiency_prefill * comp,
         "compute_efficiency_decode": factors.compute_efficiency_decode * comp,
-    }), exact
+    })
+
+
+#: an engine's fit on a class serves the class's other GPUs only on this much evidence (rows, models):
+#: a fit on a handful of rows of one model is not one to extrapolate from
+MIN_FIT_ROWS, MIN_FIT_MODELS = 50, 2
+
+
+def thin(factors: PerfFactors) -> bool:
+    """Too little evidence to carry to a GPU outside the fit (unknown model counts are not thin)."""
+    return factors.measured_models > 0 and (factors.measured_points < MIN_FIT_ROWS or factors.measured_models < MIN_FIT_MODELS)
+
+
+def factors_for(catalog: Catalog, engine_id: str, gpu: Gpu, precision: Precision) -> tuple[PerfFactors, bool]:
+    """The engine's factors on `gpu` (catalog.factors) moved onto its attainable rates (moved_onto);
+    bool: the factors are its class's own.  A class fit on thin evidence serves only its own GPUs;
+    the class's other GPUs take the engine's wildcard entry (the engine's best-measured class)."""
+    factors, exact = catalog.factors(engine_id, gpu.compat_key)
+    if exact and thin(factors) and gpu.id not in factors.reference_gpus:
+        wildcard = catalog.calibration.get(f"{engine_id}@*") or catalog.calibration.get("*@*")
+        if wildcard is not None:
+            factors, exact = wildcard, False
+    return moved_onto(catalog, factors, gpu, precision), exact

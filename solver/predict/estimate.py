@@ -25,8 +25,9 @@ EXTRAPOLATED_WIDEN = 2.0  # error band multiplier (log space) where no measureme
 
 
 def band_factors(factors: PerfFactors, exact: bool) -> tuple[tuple[float, float], tuple[float, float]]:
-    """(TTFT low/high, TPOT low/high) multipliers of an estimate; widened where no measurement covers it."""
-    w = 1.0 if exact else EXTRAPOLATED_WIDEN
+    """(TTFT low/high, TPOT low/high) multipliers of an estimate; widened where no measurement covers it,
+    unless the band was measured on GPUs left out of the fit (band_basis)."""
+    w = 1.0 if exact or factors.band_basis == "leave-one-GPU-out" else EXTRAPOLATED_WIDEN
     (a, b), (c, d) = factors.ttft_log_band, factors.tpot_log_band
     return (math.exp(a * w), math.exp(b * w)), (math.exp(c * w), math.exp(d * w))
 
@@ -131,7 +132,10 @@ class Estimate:
             })
         out["calibration"] = {
             "factors": self.factors.id if self.factors else None,
-            "band": "measured" if self.calibrated else "extrapolated (no measurement for this engine and GPU class; band widened)",
+            "band": "measured" if self.calibrated else (
+                "extrapolated (no measurement for this engine and GPU class; band from GPUs left out of the fit)"
+                if self.factors and self.factors.band_basis == "leave-one-GPU-out"
+                else "extrapolated (no measurement for this engine and GPU class; band widened)"),
             "measured_points": self.factors.measured_points if self.factors else 0,
             # how bursty the arrivals behind the TTFT are: this GPU's measurements' own, or the engine's
             "burst_factor": self.factors.burst_for(self.gpu) if self.factors else None,

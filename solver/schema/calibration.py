@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -37,6 +37,8 @@ class PerfFactors(BaseModel):
     tpot_log_band: tuple[LogBound, LogBound] = Field(description="[low, high] of ln(measured/predicted) TPOT; gpuplan calibrate writes -+ the 90th percentile of its absolute value for models left out of the fit (in-sample when one model was measured)")
     ttft_log_band: tuple[LogBound, LogBound] = Field(description="[low, high] of ln(measured/predicted) TTFT; gpuplan calibrate writes -+ the 90th percentile of its absolute value for models left out of the fit (in-sample when one model was measured)")
     measured_points: int = Field(ge=0, description="measurements behind the fit (0 = prior, not fitted)")
+    measured_models: int = Field(0, ge=0, description="models among them (0: not recorded, in overlays written before it existed)")
+    band_basis: Literal["fit", "leave-one-GPU-out"] = Field("fit", description="fit: the bands come from the fit's data (models left out in turn); leave-one-GPU-out: from GPUs left out of the fit in turn (the wildcard entries, for GPUs outside the fit: not widened further)")
     reference_gpus: list[str] = Field(default_factory=list, description="GPUs whose serving runs the efficiencies were fitted on: on another GPU they are moved onto its own attainable rates relative to theirs (solver.predict.attainable); empty in overlays written before it existed (then applied as they are)")
     source: list[str] = Field(min_length=1)
 

@@ -3,6 +3,9 @@ rows predicted from its own rates (not the fit's GPUs')."""
 
 from __future__ import annotations
 
+import math
+
+import pytest
 import yaml
 
 from solver.predict.attainable import factors_for, hardware_ratios
@@ -64,3 +67,46 @@ def test_the_fit_gpus_keep_their_fitted_factors(catalog):
     # a Hopper GPU outside the fit (power-capped PCIe card) takes its own, lower, GEMM share
     bw, comp = hardware_ratios(catalog, catalog.gpus["h100-pcie-80gb"], Precision.bf16, ["h100-sxm-80gb", "h200-sxm-141gb"])
     assert comp < 0.85 and bw > 1.0
+
+
+def test_a_thin_class_fit_serves_only_its_own_gpus(catalog):
+    """An engine fitted on a few rows of one model on one GPU of a class: that GPU uses the fit, the
+    class's other GPUs the engine's wildcard (its best-measured class), moved onto their own rates."""
+    from solver.predict.calibration.fitting import make_factors
+
+    thin_fit = make_factors("vllm", "nvidia_ampere", [0.5, 0.6, 0.4, 60.0, 30.0, 1.0, 0.05, 0.6, 0.5, 0.0, 0.0, 1.0],
+                            n=8, reference_gpus=["a100-sxm4-80gb"], models=1)
+    cat = Catalog(list(catalog.gpus.values()), list(catalog.servers.values()), list(catalog.engines.values()),
+                  list(catalog.models.values()), [*catalog.calibration.values(), thin_fit], catalog.files,
+                  [catalog.pricing] if catalog.pricing else None)
+    own, exact = factors_for(cat, "vllm", cat.gpus["a100-sxm4-80gb"], Precision.bf16)
+    assert exact and own.bandwidth_efficiency == 0.5
+    other, exact = factors_for(cat, "vllm", cat.gpus["a10-24gb"], Precision.bf16)
+    assert not exact and other.id == "vllm@*"
+
+
+def test_calibrate_bands_gpus_outside_the_fit_by_leaving_gpus_out(catalog):
+    """With two GPUs measured, the wildcard entries' bands come from each GPU predicted by a fit on the
+    other (not a blanket widening of the fitted band)."""
+    from solver.predict.calibration import fit_all
+    from solver.predict.calibration.fitting import make_factors
+    from solver.predict.calibration.measurements import Measurement, predict_measurement
+    from solver.predict.estimate import band_factors
+
+    truth = make_factors("vllm", "nvidia_ampere", [0.5, 0.6, 0.4, 60.0, 30.0, 1.0, 0.05, 0.6, 0.5, 0.0, 0.0, 1.0])
+    rows = []
+    for gpu, skew in (("a100-sxm4-80gb", 1.0), ("a10-24gb", 1.3)):  # the second GPU runs 30% slower than the model says
+        for model, tp in (("llama-3.1-8b", 1), ("qwen3-8b", 1)):
+            for c in (1, 2, 4, 8, 16, 32, 48, 64, 96, 128, 160):
+                m = Measurement(model, gpu, "vllm", Precision.bf16, Precision.bf16, tp, 1, c, 1024, 128, 1.0, 1.0, "synthetic")
+                p = predict_measurement(catalog, m, truth)
+                if p is not None:
+                    rows.append(Measurement(model, gpu, "vllm", Precision.bf16, Precision.bf16, tp, 1, c, 1024, 128,
+                                            p[0] * skew, p[1] * skew, "synthetic"))
+    fits = {f.id: f for f in fit_all(catalog, rows, "synthetic")}
+    wild = fits["vllm@*"]
+    assert wild.band_basis == "leave-one-GPU-out" and wild.reference_gpus == ["a10-24gb", "a100-sxm4-80gb"]
+    assert wild.tpot_log_band[1] > 0.05  # the 30% skew between the GPUs shows in the band
+    (t_lo, t_hi), _ = band_factors(wild, False)
+    assert t_hi == pytest.approx(math.exp(wild.ttft_log_band[1]))  # not widened again
+    assert fits["*@*"].band_basis == "leave-one-GPU-out"

@@ -80,11 +80,11 @@ def _logistic(x: float) -> float:
 
 def make_factors(engine: str, gpu_class: str, x: Iterable[float], tpot_band=(-0.3, 0.3), ttft_band=(-0.5, 0.5),
                  n: int = 0, source: str = "fit", burst_by_gpu: dict[str, float] | None = None,
-                 reference_gpus: list[str] | None = None) -> PerfFactors:
+                 reference_gpus: list[str] | None = None, models: int = 0) -> PerfFactors:
     vals = dict(zip(PARAMS, x, strict=True))
     return PerfFactors(id=f"{engine}@{gpu_class}", engine=engine, gpu_class=gpu_class, tpot_log_band=tpot_band,
-                       ttft_log_band=ttft_band, measured_points=n, source=[source], burst_factor_by_gpu=burst_by_gpu or {},
-                       reference_gpus=reference_gpus or [], **vals)
+                       ttft_log_band=ttft_band, measured_points=n, measured_models=models, source=[source],
+                       burst_factor_by_gpu=burst_by_gpu or {}, reference_gpus=reference_gpus or [], **vals)
 
 
 def fit(catalog: Catalog, rows: list[Measurement], engine: str, gpu_class: str, source: str,
@@ -172,5 +172,6 @@ def fit_joint(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
         a, b = residuals(catalog, rs, f, prepared)
         out[e] = make_factors(e, gpu_class, [round(getattr(f, p), 5) for p in PARAMS], band(a), band(b), len(rs), source,
                               {g: round(v, 5) for g, v in f.burst_factor_by_gpu.items()},
-                              sorted({m.gpu for m in rows}))  # the hardware efficiencies are shared by every row's GPU
+                              sorted({m.gpu for m in rows}),  # the hardware efficiencies are shared by every row's GPU
+                              len({m.model for m in rs}))
     return out

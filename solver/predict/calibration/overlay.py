@@ -3,11 +3,15 @@ catalog overlay YAML that `gpuplan calibrate -o` writes."""
 
 from __future__ import annotations
 
+import math
+
 from solver.predict.calibration.bands import cross_validated_bands, with_bands
 from solver.predict.calibration.fitting import OWN, fit_joint
 from solver.predict.calibration.measurements import Measurement
 from solver.schema.calibration import PerfFactors
 from solver.schema.catalog import Catalog
+
+MIN_BAND_ROWS = 20  # held-out rows an engine needs for a leave-one-GPU-out band of its own
 
 
 def fit_class(catalog: Catalog, rows: list[Measurement], gpu_class: str, source: str,
@@ -32,27 +36,43 @@ def fit_class(catalog: Catalog, rows: list[Measurement], gpu_class: str, source:
 def fit_all(catalog: Catalog, rows: list[Measurement], source: str) -> list[PerfFactors]:
     """Factors for every (engine, GPU class) in `rows` (fit_class), plus '<engine>@*' and '*@*' fallbacks.
 
-    The '<engine>@*' entries carry the engine's fit on the first class measured; '*@*' (an engine never
-    measured) is `unmeasured_engine` of that class's fits.  Lookups through wildcards are labelled
-    extrapolated and get a widened error band (solver.predict.estimate.EXTRAPOLATED_WIDEN).
+    Every (engine, class) fit enters the catalog; one on thin evidence (attainable.thin) serves only
+    the GPUs it was fitted on, the class's others take the wildcard.  '<engine>@*' is the
+    engine's fit on the class where it has the most rows; '*@*' (an engine never measured) is
+    `unmeasured_engine` of the largest class's fits.  With two or more GPUs measured, the wildcards'
+    bands are those of leave-one-GPU-out (cross_gpu.leave_one_gpu_out: each GPU predicted by a fit on
+    the others, on its own attainable rates), the error a GPU outside the fit should expect; with one,
+    the fitted bands, widened at lookup (solver.predict.estimate.EXTRAPOLATED_WIDEN).
     """
+    from solver.predict.calibration.bands import band
+    from solver.predict.calibration.cross_gpu import best_measured, leave_one_gpu_out
+
     by_class: dict[str, list[Measurement]] = {}
     for m in rows:
         by_class.setdefault(catalog.gpus[m.gpu].compat_key, []).append(m)
-    out: list[PerfFactors] = []
-    wildcard: dict[str, PerfFactors] = {}
-    first_class: list[PerfFactors] = []
-    for cls, rs in sorted(by_class.items()):
-        fits = [f for _, f in sorted(fit_class(catalog, rs, cls, source).items())]
-        out.extend(fits)
-        first_class = first_class or fits
-        for f in fits:
-            wildcard.setdefault(f.engine, f)  # the first class measured stands in for the others
-    for engine, f in sorted(wildcard.items()):
-        # GPUs of other classes: the engine's burst factor, not a measured GPU's
-        out.append(f.model_copy(update={"id": f"{engine}@*", "gpu_class": "*", "burst_factor_by_gpu": {}}))
-    out.append(unmeasured_engine(first_class))
-    return out
+    fits = {cls: fit_class(catalog, rs, cls, source) for cls, rs in sorted(by_class.items())}
+    out = [f for _, fs in fits.items() for _, f in sorted(fs.items())]
+    res: dict[str, tuple[list[float], list[float]]] = {}
+    for m, _, (ttft, tpot) in leave_one_gpu_out(catalog, rows):
+        t = res.setdefault(m.engine, ([], []))
+        t[0].append(math.log(m.tpot_ms / tpot))
+        t[1].append(math.log(m.ttft_ms / ttft))
+    wildcards = []
+    for engine in sorted({e for fs in fits.values() for e in fs}):
+        f = best_measured(fits, engine)
+        upd: dict = {"id": f"{engine}@*", "gpu_class": "*", "burst_factor_by_gpu": {}}  # other GPUs: the engine's burst factor
+        if engine in res and len(res[engine][0]) >= MIN_BAND_ROWS:
+            upd.update(tpot_log_band=band(res[engine][0]), ttft_log_band=band(res[engine][1]), band_basis="leave-one-GPU-out")
+        wildcards.append(f.model_copy(update=upd))
+    largest = max(by_class, key=lambda c: (len(by_class[c]), c))
+    star = unmeasured_engine([f for _, f in sorted(fits[largest].items())])
+    logo = [w for w in wildcards if w.band_basis == "leave-one-GPU-out"]
+    if logo:  # an engine nobody measured: the envelope of the measured engines' cross-GPU bands
+        star = star.model_copy(update={
+            "tpot_log_band": (min(w.tpot_log_band[0] for w in logo), max(w.tpot_log_band[1] for w in logo)),
+            "ttft_log_band": (min(w.ttft_log_band[0] for w in logo), max(w.ttft_log_band[1] for w in logo)),
+            "band_basis": "leave-one-GPU-out"})
+    return out + wildcards + [star]
 
 
 def unmeasured_engine(fits: list[PerfFactors]) -> PerfFactors:
