@@ -41,7 +41,8 @@ def fit_all(catalog: Catalog, rows: list[Measurement], source: str) -> list[Perf
     engine's fit on the class where it has the most rows; '*@*' (an engine never measured) is
     `unmeasured_engine` of the largest class's fits.  With two or more GPUs measured, the wildcards'
     bands are those of leave-one-GPU-out (cross_gpu.leave_one_gpu_out: each GPU predicted by a fit on
-    the others, on its own attainable rates), the error a GPU outside the fit should expect; with one,
+    the others, on its own attainable rates), the error a GPU outside the fit should expect, and no
+    narrower than the source fit's own band (models left out); with one,
     the fitted bands, widened at lookup (solver.predict.estimate.EXTRAPOLATED_WIDEN).
     """
     from solver.predict.calibration.bands import band
@@ -62,7 +63,10 @@ def fit_all(catalog: Catalog, rows: list[Measurement], source: str) -> list[Perf
         f = best_measured(fits, engine)
         upd: dict = {"id": f"{engine}@*", "gpu_class": "*", "burst_factor_by_gpu": {}}  # other GPUs: the engine's burst factor
         if engine in res and len(res[engine][0]) >= MIN_BAND_ROWS:
-            upd.update(tpot_log_band=band(res[engine][0]), ttft_log_band=band(res[engine][1]), band_basis="leave-one-GPU-out")
+            # a GPU outside the fit, serving a model perhaps outside it too: no narrower than the fit's own
+            # (models left out) band, and as wide as GPUs left out showed
+            upd.update(tpot_log_band=_wider(f.tpot_log_band, band(res[engine][0])),
+                       ttft_log_band=_wider(f.ttft_log_band, band(res[engine][1])), band_basis="leave-one-GPU-out")
         wildcards.append(f.model_copy(update=upd))
     largest = max(by_class, key=lambda c: (len(by_class[c]), c))
     star = unmeasured_engine([f for _, f in sorted(fits[largest].items())])
@@ -73,6 +77,10 @@ def fit_all(catalog: Catalog, rows: list[Measurement], source: str) -> list[Perf
             "ttft_log_band": (min(w.ttft_log_band[0] for w in logo), max(w.ttft_log_band[1] for w in logo)),
             "band_basis": "leave-one-GPU-out"})
     return out + wildcards + [star]
+
+
+def _wider(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    return min(a[0], b[0]), max(a[1], b[1])
 
 
 def unmeasured_engine(fits: list[PerfFactors]) -> PerfFactors:
