@@ -120,10 +120,13 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
     # rows too cost more memory and time than its rare hits saved)
     if memo is None:
         memo = {}
-    twins = pricier_twins(catalog, scenario) if early else {}
+    # the explanation's complement enumeration skips them too: a twin's violations are a superset of its
+    # cheaper twin's, so the smallest conflict and the relaxations are the same without it
+    twins = pricier_twins(catalog, scenario) if select in ("feasible", "in_scope_rest") else {}
     for server in catalog.servers.values():
         if server.id in twins:
-            cands.presolved.append((server.id, f"the same hardware as {twins[server.id]}, which costs no more and has no stock limit"))
+            if early:
+                cands.presolved.append((server.id, f"the same hardware as {twins[server.id]}, which costs no more and has no stock limit"))
             continue
         gpu = catalog.gpus[server.gpu]
         price, price_note = price_in(server, scenario.currency, catalog.pricing,
