@@ -95,3 +95,20 @@ def test_whatif_report_in_a_browser(page, tmp_path):
     assert f"{float(summary['total_cost_per_hour']):,.2f}" in got["text"]
     assert "cheap-h100" in got["text"] and "before" in got["text"] and "ovh-h100-380" in got["text"]
     assert got["width"] <= 1280
+
+
+def test_fleet_report_in_a_browser(page, tmp_path):
+    report = tmp_path / "fleet.html"
+    ex = ROOT / "examples"
+    r = gpuplan("fleet", str(ex / "fleet" / "portfolio.csv"), "--inventory", str(ex / "fleet" / "inventory.yaml"),
+                "--variant", f"stock2={ex / 'variants' / 'h100-stock-2.yaml'}", "--front-points", "2", "--no-alone",
+                "--report", str(report))
+    assert r.returncode == 0, r.stderr[-2000:]
+    html = report.read_text()
+    assert not re.search(r"(src|href)\s*=\s*[\"']?(https?:)?//", html)
+    got = open_report(page, report, tmp_path / "fleet.png")
+    assert got["errors"] == []
+    assert len(got["charts"]) == 2 and all(w > 100 and h > 100 for w, h, _ in got["charts"])  # utilisation, base and variant
+    for words in ("Servers to use", "support-chat-70b", "ovh-h100-1520", "Variant stock2", "EUR/h"):
+        assert words in got["text"]
+    assert got["width"] <= 1280, "the page is wider than the window: a table does not fit"
