@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: the repository root, for `benchmarks.*`
 
-from benchmarks.calibration_data import add_data_option  # noqa: E402
+from benchmarks.calibration_data import add_data_option, throughput  # noqa: E402
 from benchmarks.rank_agreement import rank_agreement  # noqa: E402
 from solver.predict.calibration import fit, fit_class, fit_joint, predict_measurement, read_measurements  # noqa: E402
 from solver.schema.catalog import load_catalog  # noqa: E402
@@ -47,8 +47,8 @@ def _predict_into(results: list[dict], cat, m, f, held: str) -> int:
         "concurrency": m.concurrency, "precision": m.precision.value, "input_len": m.input_len, "output_len": m.output_len,
         "workload": f"{m.model}|{m.input_len}|{m.output_len}",
         "tpot_meas": m.tpot_ms, "tpot_pred": tpot, "ttft_meas": m.ttft_ms, "ttft_pred": ttft,
-        "tput_meas": m.concurrency * m.output_len / (m.ttft_ms + (m.output_len - 1) * m.tpot_ms),
-        "tput_pred": m.concurrency * m.output_len / (ttft + (m.output_len - 1) * tpot),
+        "tput_meas": throughput(m, m.ttft_ms, m.tpot_ms),
+        "tput_pred": throughput(m, ttft, tpot),
         "tpot_range_x": math.exp(hi_p - lo_p), "ttft_range_x": math.exp(hi_t - lo_t),
         "tpot_in": tpot * math.exp(lo_p) <= m.tpot_ms <= tpot * math.exp(hi_p),
         "ttft_in": ttft * math.exp(lo_t) <= m.ttft_ms <= ttft * math.exp(hi_t),

@@ -30,17 +30,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.calibration_data import throughput  # noqa: E402
 from solver.predict.calibration import read_measurements  # noqa: E402
 from solver.predict.calibration.cross_gpu import leave_one_gpu_out  # noqa: E402
 from solver.schema.catalog import load_catalog  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "aiconfigurator" / "silicon_sample.csv"
 LOW_LOAD = 4  # users, for the low-load summary
-
-
-def throughput(m, ttft_ms: float, tpot_ms: float) -> float:
-    """Output tokens/s of the measured run's users, each request taking TTFT + (output - 1) x TPOT."""
-    return m.concurrency * m.output_len / (ttft_ms + (m.output_len - 1) * tpot_ms)
 
 
 def summarise(items: list[dict]) -> dict:
@@ -81,9 +77,10 @@ def main() -> None:
     cat = load_catalog()
     rows, skipped = read_measurements(args.data, cat)
     results: dict[str, list[dict]] = {}
+    fits: dict = {}  # the same fits serve both predictions
     for name, as_fitted in (("attainable", False), ("as_fitted", True)):
         items = []
-        for m, factors, (ttft, tpot) in leave_one_gpu_out(cat, rows, as_fitted=as_fitted):
+        for m, factors, (ttft, tpot) in leave_one_gpu_out(cat, rows, as_fitted=as_fitted, cache=fits):
             (lt, ht), (lp, hp) = factors.ttft_log_band, factors.tpot_log_band
             items.append({
                 "gpu": m.gpu, "engine": m.engine, "model": m.model, "concurrency": m.concurrency, "factors": factors.id,

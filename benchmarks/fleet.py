@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from solver.plan.fleet import _alone  # noqa: E402
+from solver.plan.fleet import _alone, solve_problem  # noqa: E402
 from solver.plan.fleet_model import FleetModel  # noqa: E402
 from solver.plan.fleet_problem import FleetProblem, Workload, drop_dominated_skus, make_skus  # noqa: E402
 from solver.plan.planner import prepare  # noqa: E402
@@ -101,15 +101,13 @@ def main() -> None:
     scale = []
     for n in sizes:
         p = problem(wls[:n], cat, inv, 2)
-        p.require_all = True
         t0 = time.perf_counter()
-        ans, st = FleetModel(p).solve_point(time_limit_s=args.time_limit, workers=args.workers)
-        everyone = st.status
-        if ans is None:  # no answer serving every workload (proven, or none found in time): the most users served
-            p.require_all = False
-            ans, st = FleetModel(p).solve_point(time_limit_s=args.time_limit, workers=args.workers)
+        # as plan_fleet: every workload served, else (proven impossible or not found in time) the most users
+        points, st = solve_problem(p, 1, args.time_limit, args.workers)
+        ans = points[0][0] if points else None
         dt = time.perf_counter() - t0
-        row = {"workloads": n, "all_served": p.require_all, "serve_everyone": everyone, "users": sum(w.users for w in p.workloads),
+        row = {"workloads": n, "all_served": st.served_proven is None, "serve_everyone": st.all_served_status,
+               "users": sum(w.users for w in p.workloads),
                "users_served": st.served_users, "most_served_proven": st.served_proven, "status": st.status, "gap_pct": None if st.gap is None else round(100 * st.gap, 3),
                "seconds": round(dt, 2), "variables": st.variables, "constraints": st.constraints,
                "pool_shapes": sum(len(w.shapes) for w in p.workloads), "cost_per_hour": None if ans is None else round(ans.cost_int(p) / COST_SCALE, 2)}

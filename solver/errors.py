@@ -62,16 +62,6 @@ class ScenarioError(GpuplanError):
     """A scenario that is malformed (bad field, bad value)."""
 
 
-class InfeasibleError(GpuplanError):
-    """A valid scenario that no configuration satisfies; carries the explanation."""
-
-    exit_code = EXIT_INFEASIBLE
-
-    def __init__(self, message: str, explanation: object | None = None):
-        self.explanation = explanation
-        super().__init__(message)
-
-
 class IncompleteRunError(GpuplanError):
     """A run that stopped before its end through no fault of its input: an output could not be written
     (disk full, no permission, read-only file system) or a worker process died.  What was written is

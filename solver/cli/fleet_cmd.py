@@ -69,7 +69,7 @@ def fleet_cmd(portfolio_csv, inventory_path, variants, max_shapes, front_points,
 
 
 def _print(payload: dict, fmt: str) -> None:
-    from solver.io.fleet_io import fleet_rows
+    from solver.io.fleet_io import aligned, fleet_rows
 
     base = payload["base"]
     if fmt == "json":
@@ -82,10 +82,7 @@ def _print(payload: dict, fmt: str) -> None:
         rows = [{"variant": "base", **r} for r in fleet_rows(base)]
         for name, v in payload["variants"].items():
             rows += [{"variant": name, **r} for r in fleet_rows(v["plan"])]
-        cols: list[str] = []
-        for r in rows:
-            cols += [k for k in r if k not in cols]
-        click.echo(to_csv([{c: r.get(c) for c in cols} for r in rows]), nl=False)
+        click.echo(to_csv(aligned(rows)), nl=False)
         return
     cur = base["currency"]
     served = sum(1 for w in base["workloads"] if w["status"] == "served")

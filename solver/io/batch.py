@@ -248,7 +248,7 @@ def prepare_outputs(output: Path, fronts: Path | None, resume: bool) -> int:
         first = fh.readline().decode("utf-8", "replace")
     if first != header:
         raise GpuplanError(f"{output}: not a gpuplan results file (header differs); cannot resume")
-    n_res, end_res = complete_lines(output)
+    n_res, _ = complete_lines(output)
     done = max(0, n_res - 1)
     if fronts is not None:
         n_fr, _ = complete_lines(fronts) if fronts.exists() else (0, 0)

@@ -83,6 +83,11 @@ def fleet_rows(d: dict) -> list[dict]:
                          "share_pct": p["share_pct"], "tpot_ms": p["tpot_ms"], "ttft_ms": p["ttft_ms"],
                          "output_tokens_per_s": p["output_tokens_per_s"], "cost_share_per_hour": p["cost_share_per_hour"],
                          "cost_alone_per_hour": w.get("cost_alone_per_hour"), "on": ";".join(p["on"])})
+    return aligned(rows)
+
+
+def aligned(rows: list[dict]) -> list[dict]:
+    """Rows of different kinds with one set of columns (first seen first; missing cells None), for CSV."""
     cols: list[str] = []
     for r in rows:
         cols += [k for k in r if k not in cols]

@@ -96,8 +96,11 @@ def _describe(server: Server, engine: Engine, tp: int, pp: int, ep: int = 1) -> 
 
 def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, select: str = "all",
                          screen: bool = True, stop: Callable[[Candidates], bool] | None = None,
-                         memo: dict[tuple, Any] | None = None) -> Candidates:
+                         memo: dict[tuple, Any] | None = None, evaluate: bool = True) -> Candidates:
     """Shapes and their evaluated replica counts (`select`: see SELECT).
+
+    evaluate=False lists the shapes that pass every shape-level check, memory included, without
+    evaluating any replica count (the fleet's pools size replicas themselves: solver.plan.pools).
 
     screen=True skips configurations that provably break a service target (metrics worsen with the
     load: a shape too slow with one user per replica, levels above the largest load meeting the
@@ -197,6 +200,9 @@ def enumerate_candidates(scenario: Scenario, catalog: Catalog, model: LlmModel, 
                             cands.presolved.append((desc, why))
                             continue
                     if stop is not None and _hopeless(shape, scenario, peak):
+                        continue
+                    if not evaluate:
+                        cands.shapes.append(shape)
                         continue
                     n = len(cands.options)
                     _add_options(cands, scenario, shape, factors, fab, mem.kv_per_sequence_gib, screen, memo, stop is not None)

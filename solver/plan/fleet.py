@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from solver.errors import GpuplanError
 from solver.plan.fleet_assign import place, pool_rows, server_rows
+from solver.plan.fleet_families import slot_demand
+from solver.plan.fleet_model import SolveStats
 from solver.plan.fleet_problem import FleetAnswer, FleetProblem, Workload, drop_dominated_skus, make_skus
 from solver.plan.pools import workload_pools
 from solver.plan.scaling import COST_SCALE, HOURS_PER_MONTH
@@ -83,31 +85,28 @@ def _alone(p: FleetProblem, w: int, time_limit_s: float) -> float | None:
 
 
 def solve_problem(p: FleetProblem, front_points: int, time_limit_s: float, workers: int
-                  ) -> tuple[list[tuple[FleetAnswer, object]], object]:
-    """The front's points (answer, stats), most users served first; the first solve's stats."""
+                  ) -> tuple[list[tuple[FleetAnswer, SolveStats]], SolveStats]:
+    """The front's points (answer, stats), most users served first; the first point's stats, with
+    whether serving every workload was found, proven impossible or cut by the time limit."""
     from solver.plan.fleet_model import FleetModel
 
     p.dropped_skus = drop_dominated_skus(p)
-    p.require_all = True
-    fm = FleetModel(p)
-    first, st = fm.solve_point(time_limit_s=time_limit_s, workers=workers)
+    first, st = FleetModel(p, require_all=True).solve_point(time_limit_s=time_limit_s, workers=workers)
     all_status = st.status
-    if first is None:  # proven impossible, or none found in time: the most users that can be served
-        p.require_all = False
-        fm = FleetModel(p)
-        first, st = fm.solve_point(time_limit_s=time_limit_s, workers=workers)
+    partial = None  # the most users served, then the least cost: built when the answer or the front needs it
+    if first is None:  # proven impossible, or none found in time
+        partial = FleetModel(p, require_all=False)
+        first, st = partial.solve_point(time_limit_s=time_limit_s, workers=workers)
     st.all_served_status = all_status
     if first is None:
         return [], st
     points = [(first, st)]
-    if p.require_all:  # the rest of the front: workloads dropped for less cost
-        p.require_all = False
-        fm = FleetModel(p)
     while len(points) < front_points:
+        partial = partial or FleetModel(p, require_all=False)
         prev = points[-1][0].cost_int(p)
         if prev <= 0:
             break
-        ans, s2 = fm.solve_point(max_cost_int=prev - 1, time_limit_s=time_limit_s, workers=workers)
+        ans, s2 = partial.solve_point(max_cost_int=prev - 1, time_limit_s=time_limit_s, workers=workers)
         if ans is None:
             break
         points.append((ans, s2))
@@ -146,6 +145,7 @@ def plan_fleet(scenarios: list[tuple[str, Scenario]], catalog: Catalog, inventor
             raise AssertionError(f"validator rejected the fleet answer: {problems}")
     cost = best.cost_int(p) / COST_SCALE if best else 0.0
     placed = place(best, p) if best else []
+    demand = slot_demand(best, p) if best else {}
     workloads = []
     for wid, _ in scenarios:
         if wid in errors:
@@ -154,7 +154,7 @@ def plan_fleet(scenarios: list[tuple[str, Scenario]], catalog: Catalog, inventor
         row = {"id": wl.id, "users": wl.users, "status": "served" if best and best.served[w] else "not served"}
         a = _alone(p, w, time_limit_s) if alone or not (best and best.served[w]) else None
         if best and best.served[w]:
-            row["pools"] = pool_rows(best, p, w, catalog, placed)
+            row["pools"] = pool_rows(best, p, w, catalog, placed, demand)
             row["cost_share_per_hour"] = round(sum(x["cost_share_per_hour"] for x in row["pools"]), 4)
         else:
             row["reason"] = _unserved_reason(wl, catalog, a, p.max_shapes)

@@ -9,6 +9,7 @@ servers are numbered first.
 
 from __future__ import annotations
 
+from solver.plan.fleet_families import slot_demand
 from solver.plan.fleet_problem import FleetAnswer, FleetProblem
 from solver.plan.pools import evaluate_pool
 from solver.plan.scaling import COST_SCALE
@@ -87,20 +88,18 @@ def server_rows(a: FleetAnswer, p: FleetProblem, placed: list[dict], mode: str) 
     return rows
 
 
-def pool_rows(a: FleetAnswer, p: FleetProblem, w: int, catalog: Catalog, placed: list[dict]) -> list[dict]:
+def pool_rows(a: FleetAnswer, p: FleetProblem, w: int, catalog: Catalog, placed: list[dict],
+              demand: dict[str, int] | None = None) -> list[dict]:
     """A served workload's pools with their metrics at the load each carries and its share of the cost
-    (each SKU's cost split by the GPUs each replica uses)."""
+    (each SKU's cost split by the GPUs each replica uses; `demand`: slot_demand of the answer, when the
+    caller has it)."""
     wl = p.workloads[w]
-    demand: dict[str, int] = {}
-    for v, other in enumerate(p.workloads):
-        for pl in a.pools[v]:
-            ps = other.shapes[pl.shape]
-            demand[ps.shape.server.id] = demand.get(ps.shape.server.id, 0) + p.slots(ps) * pl.replicas
+    demand = slot_demand(a, p) if demand is None else demand
     rows = []
     for pl in a.pools[w]:
         ps = wl.shapes[pl.shape]
         s = ps.shape
-        e = evaluate_pool(s, pl.replicas, pl.users, wl.pools.perf(s, catalog))
+        e = evaluate_pool(pl.replicas, pl.users, wl.pools.perf(s, catalog))
         sid = s.server.id
         share = sku_cost_int(a, p, sid) * p.slots(ps) * pl.replicas / demand[sid] / COST_SCALE
         names = {replica_name(wl.id, s, i) for i in range(pl.replicas)}

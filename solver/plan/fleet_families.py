@@ -152,8 +152,12 @@ class Packing(FleetFamily):
     its own, d_k >= r_k / (replicas per server), o_s + n_s >= sum d_k (sufficient, not always the fewest)."""
 
     def add(self, v, p):
+        on_sku: dict[str, list[tuple[int, int]]] = {sid: [] for sid in p.skus}
+        for w, wl in enumerate(p.workloads):
+            for k, ps in enumerate(wl.shapes):
+                on_sku[ps.shape.server.id].append((w, k))
         for sid, sku in p.skus.items():
-            terms = [(w, k) for w, wl in enumerate(p.workloads) for k, ps in enumerate(wl.shapes) if ps.shape.server.id == sid]
+            terms = on_sku[sid]
             n = v.own[sid] + v.new[sid]
             for w, k in terms:  # implied, for the relaxation: a pool in use needs a server of its SKU
                 v.model.Add(n >= v.use[w][k])

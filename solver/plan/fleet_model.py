@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from solver.plan.fleet_families import FLEET_FAMILIES, replica_cap, split_users
 from solver.plan.fleet_problem import FleetAnswer, FleetProblem, FleetVars, Pool
+from solver.plan.scaling import COST_SCALE
 
 
 @dataclass
@@ -53,10 +54,13 @@ def _server_bound(p: FleetProblem, sid: str) -> int:
 
 
 class FleetModel:
-    def __init__(self, p: FleetProblem):
+    """The model of `p`; require_all: every workload must be served (else the most users served are
+    sought first, then the least cost for them)."""
+
+    def __init__(self, p: FleetProblem, require_all: bool = True):
         from ortools.sat.python import cp_model
 
-        self.p, self.cp = p, cp_model
+        self.p, self.cp, self.require_all = p, cp_model, require_all
         m = cp_model.CpModel()
         r, x, use = [], [], []
         for w, wl in enumerate(p.workloads):
@@ -73,8 +77,7 @@ class FleetModel:
         v.served_users = sum(wl.users * served[w] for w, wl in enumerate(p.workloads))
         for f in FLEET_FAMILIES:
             f.add(v, p)
-            v.active.append(f.name)
-        if p.require_all:
+        if require_all:
             for s in served:
                 m.Add(s == 1)
         self.v = v
@@ -111,8 +114,6 @@ class FleetModel:
                               seconds, len(proto.variables), len(proto.constraints))
         obj, bound = s.ObjectiveValue(), s.BestObjectiveBound()
         gap = 0.0 if status == self.cp.OPTIMAL else (abs(obj - bound) / max(abs(obj), 1e-9))
-        from solver.plan.scaling import COST_SCALE
-
         return SolveStats(names[status], obj / COST_SCALE, gap, seconds, len(proto.variables), len(proto.constraints))
 
     def solve_point(self, max_cost_int: int | None = None, time_limit_s: float = 60.0, workers: int = 1
@@ -125,7 +126,7 @@ class FleetModel:
         if max_cost_int is not None:
             m.Add(v.cost <= max_cost_int)
         t0 = time.perf_counter()
-        if not self.p.require_all:
+        if not self.require_all:
             m.Maximize(v.served_users)
             s = self._solver(time_limit_s, workers)
             st = s.Solve(m)

@@ -79,7 +79,6 @@ class FleetProblem:
     budget_per_hour: float | None
     power_limit_kw: float | None
     max_shapes: int  # distinct pool shapes per workload (1: no mixing)
-    require_all: bool = True  # every workload served (else: the most users served, then the least cost)
     dropped_skus: int = 0  # SKUs removed by drop_dominated_skus
 
     def budget_int(self) -> int | None:
@@ -145,7 +144,6 @@ class FleetVars:
     new: dict[str, Any]
     cost: Any = None
     served_users: Any = None
-    active: list[str] = field(default_factory=list)
 
 
 def drop_dominated_skus(p: FleetProblem) -> int:

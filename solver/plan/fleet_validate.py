@@ -10,6 +10,7 @@ import math
 from solver.plan.families import violations
 from solver.plan.fleet_families import fleet_violations
 from solver.plan.fleet_problem import FleetAnswer, FleetProblem
+from solver.plan.scaling import COST_SCALE
 from solver.plan.validate import rebuild
 from solver.schema.catalog import Catalog
 from solver.schema.pricing import price_in
@@ -49,8 +50,6 @@ def validate_fleet(a: FleetAnswer, p: FleetProblem, catalog: Catalog) -> list[st
         else:
             cost += price * n
     cost += sum(p.skus[sid].owned_cost_per_hour * n for sid, n in a.owned_used.items())
-    from solver.plan.scaling import COST_SCALE
-
     if not math.isclose(cost, a.cost_int(p) / COST_SCALE, rel_tol=1e-6, abs_tol=1e-3 * (1 + sum(a.new.values()) + sum(a.owned_used.values()))):
         problems.append(f"cost {a.cost_int(p) / COST_SCALE:.3f} but the catalog's prices give {cost:.3f}")
     return problems

@@ -51,10 +51,10 @@ def _point(wp: WorkloadPools, catalog: Catalog, max_shapes: int, sc: Scenario, t
 
 def solve_mix(scenario: Scenario, catalog: Catalog, max_shapes: int = 2, points: int = 8, time_limit_s: float = 60.0) -> dict:
     """The (cost, latency) front of deployments mixing up to `max_shapes` pool shapes; `points` at most."""
-    from solver.plan.planner import prepare, solve
+    from solver.plan.planner import prepare
 
     sc, model, _ = prepare(scenario, catalog)
-    wp = workload_pools(sc, catalog, model)
+    sized = wp = workload_pools(sc, catalog, model)
     metric = "ttft_ms" if sc.latency_metric == "ttft" else "tpot_ms"
     field = "max_ttft_ms" if metric == "ttft_ms" else "max_tpot_ms"
     front: list[dict] = []
@@ -71,11 +71,21 @@ def solve_mix(scenario: Scenario, catalog: Catalog, max_shapes: int = 2, points:
             break
         current = current.model_copy(update={field: limit})
         wp = retarget(wp, current, catalog)
-    single = solve(sc.model_copy(update={"objectives": ["cost"]}), catalog)
-    alone = single.front[0]["cost_per_hour"] if single.status == "ok" else None
+    # the cheapest single shape: the same model with one pool shape (what `solve --objective cost` answers,
+    # tests/plan/test_fleet.py), on the pools already sized
+    one = _point(sized, catalog, 1, sc, time_limit_s) if max_shapes > 1 else (front[0] if front else None)
+    alone = None if one is None else one["cost_per_hour"]
     for pt in front:
         pt["saving_vs_one_shape_pct"] = None if not alone else round(100 * (1 - pt["cost_per_hour"] / alone), 2)
     return {"status": "ok" if front else "infeasible", "scenario": sc.model_dump(mode="json", exclude_none=True),
             "currency": sc.currency, "latency_metric": sc.latency_metric, "max_shapes": max_shapes,
             "one_shape_cost_per_hour": alone, "front": front,
-            "explanation": None if front else (single.explanation or {"message": "no mix meets the targets"})}
+            "explanation": None if front else _why_not(sc, catalog)}
+
+
+def _why_not(sc: Scenario, catalog: Catalog) -> dict:
+    """Why nothing fits: no mix does, so no single shape does either; the single deployment's explanation."""
+    from solver.plan.planner import solve
+
+    plan = solve(sc.model_copy(update={"objectives": ["cost"]}), catalog)
+    return plan.explanation or {"message": "no mix meets the targets"}

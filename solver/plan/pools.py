@@ -11,14 +11,13 @@ pool meets the targets" into the linear x <= capacity * r the fleet model uses, 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from solver.plan.candidates import catalog_speed, enumerate_candidates
 from solver.plan.families import service_breaks
-from solver.plan.options import Candidates, Option, Shape, even_split
+from solver.plan.options import Option, Shape, even_split
 from solver.predict.speed import Perf
 from solver.schema.catalog import Catalog
 from solver.schema.llm import LlmModel
@@ -36,13 +35,9 @@ class PoolShape:
 class PoolEval:
     """A pool evaluated at the load it carries."""
 
-    shape: Shape
-    replicas: int
-    users: int
     busiest: Perf  # the busiest replica's speed
     users_per_replica: int  # the busiest replica's users
     total_tokens_per_s: float
-    kv_need_gib: float
 
 
 @dataclass
@@ -50,7 +45,6 @@ class WorkloadPools:
     scenario: Scenario  # prepared (ids normalised, speed floor applied)
     model: LlmModel
     pools: list[PoolShape]
-    candidates: Candidates  # the enumeration (its rejections explain a workload with no pool)
     memo: dict[tuple, Any] = field(default_factory=dict)
     dropped: int = 0  # shapes removed as dominated (same server, no fewer GPUs, no more users, no faster)
     every: list[PoolShape] = field(default_factory=list)  # before the dominance filter (retarget starts from these)
@@ -91,14 +85,14 @@ def workload_pools(sc: Scenario, catalog: Catalog, model: LlmModel) -> WorkloadP
     shapes dominated on the same server (no fewer GPUs, no more capacity, no faster) dropped."""
     esc = enumeration_scenario(sc)
     memo: dict[tuple, Any] = {}
-    cands = enumerate_candidates(esc, catalog, model, select="feasible", memo=memo)
-    out = WorkloadPools(sc, model, [], cands, memo)
+    shapes = enumerate_candidates(esc, catalog, model, select="feasible", memo=memo, evaluate=False).shapes
+    out = WorkloadPools(sc, model, [], memo)
     pools = []
-    for shape in cands.shapes:
-        cap = pool_capacity(shape, sc, out.perf(shape, catalog), min(sc.peak_users, shape.max_users_memory))
+    for shape in shapes:
+        perf = out.perf(shape, catalog)
+        cap = pool_capacity(shape, sc, perf, min(sc.peak_users, shape.max_users_memory))
         if cap:
-            pools.append(PoolShape(shape, cap, out.perf(shape, catalog)(cap).per_user_tokens_per_s))
-    cands.options, cands.single_user = [], []  # the pools hold what the fleet needs; a portfolio keeps hundreds of these
+            pools.append(PoolShape(shape, cap, perf(cap).per_user_tokens_per_s))
     out.every = pools
     out.pools = _undominated(pools, sc.min_total_tokens_per_s is not None)
     out.dropped = len(pools) - len(out.pools)
@@ -115,7 +109,7 @@ def retarget(wp: WorkloadPools, sc: Scenario, catalog: Catalog) -> WorkloadPools
         if cap:
             pools.append(PoolShape(p.shape, cap, perf(cap).per_user_tokens_per_s))
     kept = _undominated(pools, sc.min_total_tokens_per_s is not None)
-    return WorkloadPools(sc, wp.model, kept, wp.candidates, wp.memo, len(pools) - len(kept), pools)
+    return WorkloadPools(sc, wp.model, kept, wp.memo, len(pools) - len(kept), pools)
 
 
 def _undominated(pools: list[PoolShape], speed_matters: bool) -> list[PoolShape]:
@@ -139,15 +133,9 @@ def _undominated(pools: list[PoolShape], speed_matters: bool) -> list[PoolShape]
     return sorted(kept, key=lambda p: p.shape.key)
 
 
-def evaluate_pool(shape: Shape, replicas: int, users: int, perf: Callable[[int], Perf], kv_seq_gib: float | None = None) -> PoolEval:
+def evaluate_pool(replicas: int, users: int, perf: Callable[[int], Perf]) -> PoolEval:
     """The pool's metrics at the load it carries: users spread evenly over its replicas."""
     high, low, extra = even_split(users, replicas)
     busiest = perf(high)
     total = extra * busiest.output_tokens_per_s + (replicas - extra) * (perf(low).output_tokens_per_s if low else 0.0)
-    kv = 0.0 if kv_seq_gib is None else kv_seq_gib * shape.running(high)
-    return PoolEval(shape, replicas, users, busiest, high, total, kv)
-
-
-def replicas_bound(users: int, capacity: int) -> tuple[int, int]:
-    """(fewest, most) replicas a pool of this capacity needs for `users` (each replica carries >= 1)."""
-    return math.ceil(users / capacity), users
+    return PoolEval(busiest, high, total)

@@ -56,8 +56,7 @@ def problem(cat, picks: list[int], inventory: Inventory | None = None, max_shape
 
 
 def solve_min(p: FleetProblem):
-    p.require_all = True
-    ans, st_ = FleetModel(p).solve_point(time_limit_s=30)
+    ans, st_ = FleetModel(p, require_all=True).solve_point(time_limit_s=30)
     return ans, st_
 
 
@@ -197,7 +196,7 @@ def test_one_workload_without_mixing_equals_solve_cost(catalog, fields):
 def test_pool_metrics_are_the_estimate_at_the_real_load(small):
     wp = _pools(id(small), 1, small)
     ps = wp.pools[0]
-    e = evaluate_pool(ps.shape, 2, 3, wp.perf(ps.shape, small))
+    e = evaluate_pool(2, 3, wp.perf(ps.shape, small))
     assert e.users_per_replica == 2
     assert e.total_tokens_per_s == pytest.approx(wp.perf(ps.shape, small)(2).output_tokens_per_s
                                                  + wp.perf(ps.shape, small)(1).output_tokens_per_s)
@@ -241,4 +240,6 @@ def test_a_mix_never_costs_more_than_one_shape(catalog):
 
     sc = Scenario(model="llama-3.1-8b", users=150, precision="fp8", min_tokens_per_s_per_user=30, max_ttft_ms=2000)
     res = solve_mix(sc, catalog, points=2)
+    single = solve(sc.model_copy(update={"objectives": ["cost"]}), catalog)
+    assert res["one_shape_cost_per_hour"] == pytest.approx(single.front[0]["cost_per_hour"], abs=1e-6)
     assert res["front"][0]["cost_per_hour"] <= res["one_shape_cost_per_hour"] + 1e-9

@@ -41,29 +41,28 @@ def choose(fits: Fits, gpu: Gpu, engine: str) -> PerfFactors | None:
 
 def fit_classes(catalog: Catalog, rows: list[Measurement], source: str, cache: dict | None = None) -> Fits:
     """One joint fit per class of `rows` (fit_joint); `cache` keeps fits of the same rows."""
+    cache = {} if cache is None else cache
     out: Fits = {}
     for cls in sorted({catalog.gpus[m.gpu].compat_key for m in rows}):
         mine = [m for m in rows if catalog.gpus[m.gpu].compat_key == cls]
         key = (cls, frozenset(mine))
-        if cache is None or key not in cache:
-            fitted = fit_joint(catalog, mine, cls, source)
-            if cache is None:
-                out[cls] = fitted
-                continue
-            cache[key] = fitted
+        if key not in cache:
+            cache[key] = fit_joint(catalog, mine, cls, source)
         out[cls] = cache[key]
     return out
 
 
-def leave_one_gpu_out(catalog: Catalog, rows: list[Measurement], as_fitted: bool = False) -> list[tuple[Measurement, PerfFactors, tuple[float, float]]]:
+def leave_one_gpu_out(catalog: Catalog, rows: list[Measurement], as_fitted: bool = False,
+                      cache: dict | None = None) -> list[tuple[Measurement, PerfFactors, tuple[float, float]]]:
     """(row, the factors that predicted it, (ttft_ms, tpot_ms)) for every row of every GPU with
     MIN_HELD_ROWS rows, predicted by a fit on the other GPUs; `as_fitted`: without moving the factors
-    onto the held-out GPU's attainable rates (for comparison)."""
+    onto the held-out GPU's attainable rates (for comparison); `cache`: fits shared with another call
+    on the same rows."""
     by_gpu: dict[str, list[Measurement]] = {}
     for m in rows:
         by_gpu.setdefault(m.gpu, []).append(m)
     out = []
-    cache: dict = {}
+    cache = {} if cache is None else cache
     for held in sorted(g for g, rs in by_gpu.items() if len(rs) >= MIN_HELD_ROWS):
         train = [m for m in rows if m.gpu != held]
         if not train:
