@@ -12,6 +12,8 @@ engine and model that leave-one-model-out cannot learn, and how much the model's
 
 Usage: python benchmarks/accuracy.py [--data ../shared/calibration/aiconfigurator_silicon_hopper.csv]
                                      [--out benchmarks/results/accuracy.json] [--rows-out rows.jsonl] [--quick]
+       python benchmarks/accuracy.py --leave-one-gpu-out [cross_gpu.py's options]
+                                     (each GPU system held out in turn: benchmarks/cross_gpu.py)
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ def _predict_into(results: list[dict], cat, m, f, held: str) -> int:
 
 
 def main() -> None:
+    if "--leave-one-gpu-out" in sys.argv[1:]:
+        from benchmarks import cross_gpu
+
+        sys.argv = [str(Path(cross_gpu.__file__)), *(a for a in sys.argv[1:] if a != "--leave-one-gpu-out")]
+        cross_gpu.main()
+        return
     ap = argparse.ArgumentParser()
     add_data_option(ap)
     ap.add_argument("--out", default=None, help="JSON report (default benchmarks/results/accuracy.json; none with --quick)")

@@ -13,6 +13,10 @@ largest batch its memory holds.  The prediction is the highest `output_tokens_pe
 concurrencies (powers of two up to the KV capacity, and the capacity itself), times the data-parallel
 replicas (`num_gpus / (tp x pp)`).  The range is the estimate's throughput range at that concurrency.
 
+The batch-1 first-token latencies are scored apart ("low_load_ttft"): one request alone, its TTFT
+predicted with nobody to wait for; their median (measured - prefill service time) / layers is the
+per-layer prefill latency the model uses (solver.schema.calibration.PREFILL_LAYER_LATENCY_US).
+
 Rows not scored are listed with a reason: variable-length datasets (MLPerf's OpenOrca), static
 batching (TensorRT-LLM 0.5), latency and server scenarios (one metric each, other protocols),
 configurations the catalog's memory model does not fit.
@@ -125,6 +129,35 @@ def best_throughput(cat, cfg: dict) -> tuple[tuple[float, tuple[float, float], i
     return (tput, (tput / ph, tput / pl), best.concurrency, best.calibrated), None
 
 
+def low_load(cat, data: str) -> dict:
+    """The batch-1 first-token latencies (scenario "latency (single request)", metric ttft): predicted
+    TTFT of one request alone, and (measured - the model's prefill service time) / layers, whose median is
+    the per-layer prefill latency the model uses (solver.schema.calibration.PREFILL_LAYER_LATENCY_US; so
+    these rows are in-sample for that one constant, and for nothing else)."""
+    rows = []
+    with open(data, newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if not (r["scenario"].startswith("latency (single request)") and r["metric"] == "ttft"):
+                continue
+            model, prec, tp = cat.models[MODELS[r["model"]]], _precision(r["weight_precision"]), int(r["tp"])
+            est = estimate(cat, model, cat.gpus[GPUS[r["gpu"]]], cat.engines["tensorrt-llm"], prec, prec, tp, 1,
+                           int(r["input_len"]), 1, 1)
+            own_ms = model.layers * est.factors.prefill_layer_latency_us / 1e3
+            service_ms = est.perf.prefill_ms - own_ms
+            measured = float(r["value"])
+            rows.append({"model": model.id, "gpu": GPUS[r["gpu"]], "tp": tp, "input_len": int(r["input_len"]),
+                         "measured_ms": measured, "predicted_ms": round(est.perf.ttft_ms, 2),
+                         "service_ms": round(service_ms, 2),
+                         "residual_per_layer_us": round((measured - service_ms) / model.layers * 1e3, 1)})
+    if not rows:
+        return {"n": 0}
+    return {"n": len(rows),
+            "ttft_mape_pct": round(100 * statistics.mean(abs(x["predicted_ms"] - x["measured_ms"]) / x["measured_ms"] for x in rows), 1),
+            "ttft_measured_over_predicted": round(statistics.median(x["measured_ms"] / x["predicted_ms"] for x in rows), 3),
+            "residual_per_layer_us_median": round(statistics.median(x["residual_per_layer_us"] for x in rows), 1),
+            "rows": rows}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(DATA))
@@ -182,6 +215,7 @@ def main() -> None:
         "overall": summarise(scored),
         **{g: {k: summarise(v) for k, v in sorted(d.items())} for g, d in groups.items()},
         "throughput_rank_spearman": rank_agreement(by_workload.values(), "predicted", "published", 3, "groups"),
+        "low_load_ttft": low_load(cat, args.data),
         "seconds": round(time.time() - t0, 1),
     }
     if args.rows_out:
@@ -190,6 +224,7 @@ def main() -> None:
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps({k: report[k] for k in ("rows_scored", "rows_skipped", "overall", "per_gpu", "per_precision",
                                              "per_lengths", "throughput_rank_spearman", "seconds")}, indent=2))
+    print("low load (batch-1 TTFT):", json.dumps({k: v for k, v in report["low_load_ttft"].items() if k != "rows"}))
     print(f"saved {args.out}")
 
 

@@ -35,7 +35,7 @@ from solver.predict.compat import (
     precision_path,
 )
 from solver.predict.estimate import band_factors
-from solver.predict.fabric import fabric_of, links_of
+from solver.predict.fabric import fabric_of, in_fast_domain, links_of
 from solver.predict.memory import plan_memory, token_budget
 from solver.predict.speed import Perf, ReplicaSpeed
 from solver.schema.calibration import PerfFactors
@@ -68,11 +68,19 @@ def layouts_for(server: Server, engine: Engine, model: LlmModel) -> list[tuple[i
         g *= 2
     if n not in [x[0] * x[1] for x in out]:  # 1/2/4/8/16 are powers of two; kept for safety
         out.append((n, 1, 1))
-    if server.network is not None and engine.parallelism.multi_server:
-        s = 2
-        while s <= MAX_REPLICA_SERVERS:
-            out.append((n, s, s))  # TP inside a server, PP across servers (engines' recommended layout)
-            s *= 2
+    if not engine.parallelism.multi_server:
+        return out
+    ic = server.interconnect
+    # a fast domain spanning servers (GB200 NVL72: 18 trays of 4): TP over whole servers of it, where
+    # the TP divides the attention heads (parallelism_ok says why for any other)
+    domain_servers = ic.fast_domain_gpus // n if in_fast_domain(ic.kind, ic.fast_domain_gpus, 2 * n) else 1
+    out += [(n * s, 1, s) for s in range(2, domain_servers + 1) if model.attention_heads % (n * s) == 0]
+    # TP inside a server, PP across servers (engines' recommended layout): over the network, or within the domain
+    most = MAX_REPLICA_SERVERS if server.network is not None else domain_servers
+    s = 2
+    while s <= most:
+        out.append((n, s, s))
+        s *= 2
     return out
 
 

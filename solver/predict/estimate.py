@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from solver.predict.compat import engine_runs, features_ok, kv_precision_ok, parallelism_ok, precision_path
-from solver.predict.fabric import fabric_of
+from solver.predict.fabric import fabric_of, in_fast_domain
 from solver.predict.memory import MemoryPlan, plan_memory, token_budget
 from solver.predict.speed import Perf, predict
 from solver.schema.calibration import PerfFactors
@@ -208,7 +208,8 @@ def prepare(
             return reject(verdict.reason)
     if expert_parallel > 1 and (model.moe is None or tp % expert_parallel or model.moe.experts % expert_parallel):
         return reject(f"expert parallelism {expert_parallel} needs a MoE model whose experts and TP ({tp}) it divides")
-    if servers > 1 and server.network is None:
+    ic = server.interconnect
+    if servers > 1 and server.network is None and not in_fast_domain(ic.kind, ic.fast_domain_gpus, gpus):
         return reject(f"{gpus} GPUs need {servers} servers of {server.id}, whose inter-server network is not documented")
     path, why = precision_path(engine, gpu, precision)
     if path == "unsupported":

@@ -1,7 +1,9 @@
 """The links a replica's GPUs talk over, derived from its server, and the cost of an all-reduce on them.
 
 GB/s are per direction; latencies in microseconds.  A TP group inside the server's fast domain
-(NVLink/NVSwitch/xGMI) uses it; otherwise PCIe; a group larger than a server uses the network.
+(NVLink/NVSwitch/xGMI) uses it; otherwise PCIe; a group larger than a server uses the network.  A
+fast domain may span servers (GB200 NVL72: trays of 4 GPUs, one NVLink domain of 72): a replica
+inside it talks over NVLink however many servers it takes, and needs no network.
 The all-reduce is a ring: 2(n-1)/n x bytes / bandwidth + latency x 2 ceil(log2 n).
 """
 
@@ -44,10 +46,30 @@ def fabric_of(server: Server, gpu: Gpu) -> Fabric:
     )
 
 
+def in_fast_domain(kind: str, fast_domain: int, gpus: int) -> bool:
+    """`gpus` GPUs all joined by the fast fabric (NVLink/NVSwitch/xGMI), within one server or a domain spanning several."""
+    return kind not in ("none", "pcie") and gpus <= max(fast_domain, 1)
+
+
+#: fabrics without a switch: each GPU's links are split evenly over the other GPUs of the domain (any to any)
+MESH_KINDS = ("nvlink_mesh", "infinity_fabric", "roce_mesh")
+
+
+def group_gbs(f: Fabric, n: int) -> float:
+    """Per-GPU GB/s (per direction) a group of n GPUs of the fast domain has among themselves.  Behind a
+    switch, all of it; in a full mesh, only the links to the group's other n-1 GPUs: (n-1)/(N-1) of it
+    for a domain of N (reference/hardware.yaml platforms: MI300X 7 x 64 GB/s, one link per pair; HGX 4-GPU
+    boards 6 NVLinks per pair; Gaudi 3 three 200GbE ports per pair).  Two MI300X of an 8-GPU mesh
+    all-reduce at 47.7 GB/s (reference/achievable.yaml): one link, not the 448 GB/s of all seven."""
+    if f.kind in MESH_KINDS and f.fast_domain > 1:
+        return f.intra_gbs * (min(n, f.fast_domain) - 1) / (f.fast_domain - 1)
+    return f.intra_gbs
+
+
 def tp_link(f: Fabric, tp: int) -> tuple[float, float, str]:
     """(GB/s, latency us, name) of the link a TP group of `tp` GPUs uses."""
-    if tp <= max(f.fast_domain, 1) and f.kind not in ("none", "pcie"):
-        return f.intra_gbs, f.intra_latency_us, f.kind
+    if in_fast_domain(f.kind, f.fast_domain, tp):
+        return group_gbs(f, tp), f.intra_latency_us, f.kind
     if tp <= f.gpus_per_server:
         return f.pcie_gbs, PCIE_LATENCY_US, "pcie"
     return min(f.net_gbs or 1e-9, f.intra_gbs or f.pcie_gbs), f.net_latency_us or 50.0, "network"
@@ -67,9 +89,9 @@ class Links:
 
 def links_of(f: Fabric, tp: int, pp: int) -> Links:
     tp_gbs, tp_lat = tp_link(f, tp)[:2] if tp > 1 else (1.0, 0.0)  # one GPU all-reduces nothing
-    if pp > 1:  # across servers when the replica spans them
-        across = tp * pp > f.gpus_per_server
-        p2p_gbs = (f.net_gbs or 1e-9) if across else (f.intra_gbs if f.kind not in ("none", "pcie") else f.pcie_gbs)
+    if pp > 1:  # over the network when the replica spans servers beyond the fast domain
+        across = tp * pp > f.gpus_per_server and not in_fast_domain(f.kind, f.fast_domain, tp * pp)
+        p2p_gbs = (f.net_gbs or 1e-9) if across else (group_gbs(f, 2) if f.kind not in ("none", "pcie") else f.pcie_gbs)
         p2p_lat = (f.net_latency_us or 50.0) if across else PCIE_LATENCY_US
     else:
         p2p_gbs, p2p_lat = 1.0, 0.0

@@ -11,8 +11,10 @@ Model (docs/model.md derives it):
   TPOT = PP x stage time + (PP-1) point-to-point transfers;
 - prefill of I tokens: compute 2 x active x I + causal attention (MoE: the routed experts' share at
   the 16-bit peak x moe_prefill_efficiency), memory = weights per chunk, + all-reduces of I x hidden
-  activations (together: the GPUs' service time t_s) + a fixed latency of the request's own
-  (tokenisation, scheduling) that does not occupy the GPUs;
+  activations (together: the GPUs' service time t_s) + a latency per layer of the request's own (the
+  launches of a forward pass that is not graph-captured; measured at batch 1) + a wait that serving
+  campaigns show only while a request shares the engine, x (b-1)/b with b requests running (fitted);
+  neither occupies the GPUs;
 - closed loop of C users with chunked prefill: on an engine that mixes (Engine.mixes_prefill: vLLM,
   TensorRT-LLM, llama.cpp) a prefill chunk rides in a decode step, which reads the weights once for both, so a
   prefill adds to the steps it joins only what they did not already spend: t_add = its compute beyond
@@ -147,15 +149,19 @@ class ReplicaSpeed:
         t_p_comm += (pp - 1) * (input_len * model.hidden_size * ACT_BYTES / (self.p2p_gbs * 1e9) + self.p2p_lat * 1e-6)
         # the GPUs' time for one prefill (the steps that carry it): what other requests wait for
         self.t_p_service = max(t_p_compute, t_p_mem) + t_p_comm
-        self.t_prefill = self.t_p_service + factors.prefill_overhead_ms / 1e3
+        # a request's own prefill, alone: the GPUs' time and the forward pass's per-layer latency; with others
+        # running it also pays the shared wait (at(): x (b-1)/b)
+        self.t_prefill_alone = self.t_p_service + model.layers * factors.prefill_layer_latency_us / 1e6
+        self.shared_wait_s = factors.shared_wait_ms / 1e3
         # what a prefill adds to the decode steps it is mixed into (at(): _prefill_added_s)
         self.n_chunks, self.t_p_comm = n_chunks, t_p_comm
         self.t_p_chunk_compute, self.t_p_chunk_mem = t_p_compute / n_chunks, t_p_mem / n_chunks
 
     def at(self, concurrency: int) -> Perf:
         model, pp, factors, output_len, max_parallel = self.model, self.pp, self.factors, self.output_len, self.max_parallel
-        t_prefill, t_s = self.t_prefill, self.t_p_service
         batch = concurrency if max_parallel is None else min(concurrency, max_parallel)
+        t_s = self.t_p_service
+        t_prefill = self.t_prefill_alone + self.shared_wait_s * (batch - 1) / batch
         micro = batch / pp
 
         # ---- decode

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 #: a band edge, ln(measured/predicted): e^10 is a factor of 22,026, beyond any prediction worth a band
 LogBound = Annotated[float, Field(ge=-10, le=10)]
+
+#: a prefill's latency per layer beyond its roofline time, us: the median over NVIDIA's published
+#: TensorRT-LLM batch-1 first-token latencies (Llama-2 7B and 70B, 128 and 2,048 prompt tokens, H100
+#: and H200, TP 1-8; ../shared/calibration/published_trtllm_hopper_ampere.csv) of (measured - the
+#: model's prefill service time) / layers: 4.1-5.0 ms over 32 layers, 10-27 ms over 80; recomputed and
+#: printed by `python benchmarks/published.py` ("low load").  The serving campaigns cannot give it:
+#: their fewest users are 4, where what others add is not separable from a request's own latency.
+PREFILL_LAYER_LATENCY_US = 128.0
 
 
 class PerfFactors(BaseModel):
@@ -33,7 +41,18 @@ class PerfFactors(BaseModel):
     layer_overhead_us: float = Field(ge=0, le=1e5, description="time per layer per decode step beyond its memory traffic, compute and all-reduces (kernel launches, the gaps between a layer's small kernels, per-step host work spread over the layers), us")
     sparse_layer_overhead_us: float = Field(0.0, ge=0, le=1e5, description="time per sparse-attention (DSA) layer per decode step on top of layer_overhead_us: the indexer's own small kernels (its projections, FP8 key quantisation, the scoring and the top-k selection), us; 0 in overlays fitted before it existed")
     linear_layer_overhead_us: float = Field(0.0, ge=0, le=1e5, description="time per linear-attention (Gated DeltaNet) layer per decode step on top of layer_overhead_us: its own small kernels (conv-state update, the recurrent delta-rule step, the gated norm), us; 0 in overlays fitted before it existed")
-    prefill_overhead_ms: float = Field(ge=0, le=1e6, description="a request's own fixed latency before its first token (tokenisation, scheduling, serving path); it does not occupy the GPUs, so other requests do not wait for it, ms")
+    shared_wait_ms: float = Field(
+        validation_alias=AliasChoices("shared_wait_ms", "prefill_overhead_ms"), ge=0, le=1e6,
+        description="latency before the first token that serving campaigns show whenever a request shares the "
+                    "engine with other running requests, beyond the modelled prefill queue and decode steps (the "
+                    "serving process's work for the others, the harness's arrival ramp); charged x (b-1)/b with b "
+                    "requests running, so a request alone pays none of it; it does not occupy the GPUs, ms.  Read "
+                    "as prefill_overhead_ms in overlays written before it was split from the request's own latency")
+    prefill_layer_latency_us: float = Field(
+        PREFILL_LAYER_LATENCY_US, ge=0, le=1e5,
+        description="a request's own prefill latency per layer beyond its FLOPs, bytes and all-reduces (the "
+                    "launches and synchronisations of a forward pass that is not graph-captured), paid alone too, us; "
+                    "default: measured at batch 1 (PREFILL_LAYER_LATENCY_US)")
     tpot_log_band: tuple[LogBound, LogBound] = Field(description="[low, high] of ln(measured/predicted) TPOT; gpuplan calibrate writes -+ the 90th percentile of its absolute value for models left out of the fit (in-sample when one model was measured)")
     ttft_log_band: tuple[LogBound, LogBound] = Field(description="[low, high] of ln(measured/predicted) TTFT; gpuplan calibrate writes -+ the 90th percentile of its absolute value for models left out of the fit (in-sample when one model was measured)")
     measured_points: int = Field(ge=0, description="measurements behind the fit (0 = prior, not fitted)")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import AliasChoices, BaseModel, ValidationError
 
 from solver.errors import CatalogError, UnknownIdError, suggestion
 from solver.schema.calibration import PerfFactors
@@ -143,6 +143,17 @@ class Catalog:
         raise CatalogError(["calibration: no '*@*' default entry; the performance model needs one"])
 
 
+def _current_names(model: type[BaseModel], entry: dict, where: dict) -> tuple[dict, dict]:
+    """The entry with a field's former name (an AliasChoices alternative, e.g. a calibration overlay's
+    prefill_overhead_ms) written as its current one, so that it merges onto the entry it overrides."""
+    renames = {alt: name for name, f in model.model_fields.items() if isinstance(f.validation_alias, AliasChoices)
+               for alt in f.validation_alias.choices if alt != name and alt in entry and name not in entry}
+    if not renames:
+        return entry, where
+    return ({renames.get(k, k): v for k, v in entry.items()},
+            {".".join([renames.get(k.split(".")[0], k.split(".")[0]), *k.split(".")[1:]]): w for k, w in where.items()})
+
+
 def _load_raw(raws: dict[str, _Raw], text: str, fname: str, builtin: bool, problems: list[str]) -> None:
     try:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
@@ -194,6 +205,7 @@ def _load_raw(raws: dict[str, _Raw], text: str, fname: str, builtin: bool, probl
                 if len(path) > 2 and path[0] == section and path[1] == i
             }
             where["__entry__"] = (fname, eline)
+            entry, where = _current_names(SECTIONS[section], entry, where)
             if eid in raw.data and not builtin:
                 raw.data[eid] = _deep_merge(raw.data[eid], entry)
                 raw.where[eid].update(where)

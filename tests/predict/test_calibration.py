@@ -178,7 +178,7 @@ def test_an_unmeasured_engine_is_not_assumed_faster_than_a_measured_one():
     b = make_factors("sglang", "nvidia_hopper", [0.7, 0.1, 0.5, 45.0, 200.0, 0.8, 0.6, 0.5, 0.4, 0.0, 0.0, 1.0], (-0.5, 0.4), (-1.2, 1.3), 5)
     u = unmeasured_engine([a, b])
     assert (u.id, u.engine, u.gpu_class) == ("*@*", "*", "*")
-    assert (u.layer_overhead_us, u.prefill_overhead_ms, u.burst_factor) == (50.0, 200.0, 0.6)
+    assert (u.layer_overhead_us, u.shared_wait_ms, u.burst_factor) == (50.0, 200.0, 0.6)
     assert (u.bandwidth_efficiency, u.compute_efficiency_prefill) == (0.7, 0.5)
     assert u.tpot_log_band == (-0.5, 0.5) and u.ttft_log_band == (-1.2, 1.3) and u.measured_points == 15
 

@@ -249,9 +249,9 @@ def test_engine_listing_says_how_prefill_shares_the_gpus_and_what_runs_at_once(c
 
     got = {e: engine_row(catalog.engine(e))["prefill"] for e in ("vllm", "sglang", "tgi")}
     assert got == {"vllm": "mixed", "sglang": "own pass", "tgi": "own pass (assumed)"}
-    caps = {e: engine_row(catalog.engine(e))["max_parallel_requests"] for e in ("vllm", "ollama", "sglang")}
+    caps = {e: engine_row(catalog.engine(e))["max_parallel_requests"] for e in ("vllm", "ollama", "sglang", "tensorrt-llm")}
     assert caps == {"vllm": "1024 on >= 70 GiB, not a100; 256", "ollama": 1,
-                    "sglang": "pool tokens / context x 512, 2048-4096, <= pool tokens / 2"}
+                    "sglang": "pool tokens / context x 512, 2048-4096, <= pool tokens / 2", "tensorrt-llm": "2048"}
     budgets = {e: engine_row(catalog.engine(e))["token_budget"] for e in ("vllm", "sglang", "tgi", "ollama")}
     assert budgets == {"vllm": "8192 on >= 70 GiB, not a100; 2048", "sglang": "2048 below 35 GiB; 4096 below 60 GiB; 8192 below 160 GiB; 16384",
                        "tgi": "8192 (assumed)", "ollama": "2048 (n_batch)"}
@@ -365,3 +365,13 @@ def test_catalog_commands_do_not_import_ortools(args):
             "assert 'ortools' not in sys.modules, 'ortools imported'\nprint('clean')")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0 and "clean" in r.stdout, r.stderr
+
+
+def test_a_calibration_overlay_with_the_former_field_name_still_merges(tmp_path):
+    """An overlay written before the fixed prefill latency was split names it prefill_overhead_ms: it
+    overrides the built-in entry's shared_wait_ms, the other fields kept."""
+    base, _ = load_catalog().factors("vllm", "nvidia_hopper")
+    p = write(tmp_path, "old.yaml", {"calibration": [{"id": "vllm@nvidia_hopper", "prefill_overhead_ms": 77.0}]})
+    got, _ = load_catalog([p]).factors("vllm", "nvidia_hopper")
+    assert got.shared_wait_ms == 77.0 != base.shared_wait_ms
+    assert got.model_copy(update={"shared_wait_ms": base.shared_wait_ms}) == base

@@ -25,6 +25,21 @@ def net(kind: str, gbps: float) -> dict:
     return {"kind": kind, "gbps_per_gpu": gbps, "latency_us": NET_LAT[kind]}
 
 
+# GB200 NVL72: 18 compute trays of 4 GPUs, the rack one NVLink domain of 72 GPUs at 1,800 GB/s per GPU
+# both directions (reference/hardware.yaml platforms gb200-nvl72: scale_up domain_size 72); a tray is
+# a server whose fast domain spans the rack.  Scale-out 1x ConnectX-7 400G per GPU (the reference's,
+# flagged unverified there; aiconfigurator's gb200 system file states 800 Gb/s between racks).
+NVL72 = ic("nvswitch", 900.0, 72)
+NVL72_NET = net("infiniband", 400)
+NVL72_SRC = ["shared/reference/hardware.yaml (platforms: gb200-nvl72)",
+             "aiconfigurator-core 0.12.0 (PyPI, Apache-2.0) systems/gb200.yaml: num_gpus_per_node 4, num_gpus_per_rack 72, "
+             "inter_node_bw 900 GB/s per GPU per direction (NVLink via NVSwitch within the rack)"]
+NVL72_TRAY_NOTE = ("A replica of up to 72 GPUs (18 trays) stays in the rack's NVLink domain; beyond it, the network. "
+                   "No source gives a price for a tray or a rack.")
+NVL72_SLICE_NOTE = ("CoreWeave rents GB200 NVL72 racks in slices of 4 GPUs (one compute tray); that slices rented together "
+                    "share one rack's NVLink domain is assumed (unverified), as is the per-GPU scale-out network.")
+
+
 def pcie_interconnect(g: dict, n: int) -> dict:
     if n == 1:
         return ic("none", 0.0, 1)
@@ -49,8 +64,8 @@ def build_servers(gpus: list[dict], ref_dir: Path) -> list[dict]:
             "provider": provider,
             "gpu": gpu,
             "gpu_count": n,
-            "interconnect": inter,
-            "network": network,
+            "interconnect": dict(inter),  # copies: a shared dict would be written as a YAML alias
+            "network": dict(network) if network else None,
             "price": price,
             "purchase": None,
             "power_kw": power_kw,
@@ -153,7 +168,7 @@ def build_servers(gpus: list[dict], ref_dir: Path) -> list[dict]:
         ("coreweave-hgx-h100-8", "CoreWeave HGX H100 8-GPU", "coreweave", "h100-sxm-80gb", 8, nvs("h100-sxm-80gb"), None, 49.24, "2026-02 and 2026-10", "https://www.coreweave.com/pricing", []),
         ("coreweave-hgx-h200-8", "CoreWeave HGX H200 8-GPU", "coreweave", "h200-sxm-141gb", 8, nvs("h200-sxm-141gb"), None, 50.44, "2026-02", "https://www.coreweave.com/pricing", []),
         ("coreweave-hgx-b200-8", "CoreWeave HGX B200 8-GPU", "coreweave", "b200-sxm-180gb", 8, nvs("b200-sxm-180gb"), None, 68.80, "2026-02", "https://www.coreweave.com/pricing", []),
-        ("coreweave-gb200-4", "CoreWeave GB200 NVL72, 4-GPU slice", "coreweave", "gb200-186gb", 4, ic("nvswitch", 900.0, 4), None, 42.00, "2026-02", "https://www.coreweave.com/pricing", []),
+        ("coreweave-gb200-4", "CoreWeave GB200 NVL72, 4-GPU slice", "coreweave", "gb200-186gb", 4, NVL72, NVL72_NET, 42.00, "2026-02", "https://www.coreweave.com/pricing", ["interconnect", "network"]),
         ("coreweave-a100-8", "CoreWeave 8x A100 80GB", "coreweave", "a100-sxm4-80gb", 8, nvs("a100-sxm4-80gb"), None, 21.60, "2026-02", "https://www.coreweave.com/pricing", []),
         ("coreweave-l40s-8", "CoreWeave 8x L40S", "coreweave", "l40s-48gb", 8, ic("pcie", PCIE_GBS[4], 8), None, 18.00, "2026-02", "https://www.coreweave.com/pricing", []),
         ("coreweave-rtx-pro-6000-8", "CoreWeave 8x RTX PRO 6000", "coreweave", "rtx-pro-6000-blackwell-server-96gb", 8, ic("pcie", PCIE_GBS[5], 8), None, 20.00, "2026-02", "https://www.coreweave.com/pricing", []),
@@ -180,7 +195,9 @@ def build_servers(gpus: list[dict], ref_dir: Path) -> list[dict]:
         ("neocloud-mi325x-1", "Neocloud MI325X (2.00-2.25 range)", "various", "mi325x-256gb", 1, ic("none", 0.0, 1), None, 2.00, "undated (2025-2026)", "https://awesomeagents.ai/hardware/amd-mi325x", ["price"]),
     ]
     for sid, name, prov, gid, n, inter, network, usd_h, observed, src, unv in clouds:
-        add(sid, name, prov, gid, n, inter, network, price(usd_h, "USD", observed, src), [PRICE_SRC, src], unv)
+        nvl72 = inter is NVL72
+        add(sid, name, prov, gid, n, inter, network, price(usd_h, "USD", observed, src), [PRICE_SRC, src, *NVL72_SRC * nvl72], unv,
+            NVL72_SLICE_NOTE if nvl72 else None)
 
     # -- purchasable platforms (no source gives a price) -----------------------------------------------
     plat = [
@@ -204,6 +221,7 @@ def build_servers(gpus: list[dict], ref_dir: Path) -> list[dict]:
         ("amd-mi355x-8", "AMD Instinct MI355X Platform (8x OAM)", "mi355x-288gb", 8, ic("infinity_fabric", 537.5, 8), net("infiniband", 400), None, ["network"]),
         ("gaudi2-8card", "Intel Gaudi 2 8-card server (HLS-Gaudi2)", "gaudi2-96gb", 8, ic("roce_mesh", 262.5, 8), net("roce", 300), None, []),
         ("gaudi3-8card", "Intel Gaudi 3 8-card server (HLS-3 reference)", "gaudi3-128gb-oam", 8, ic("roce_mesh", 525.0, 8), net("roce", 600), None, []),
+        ("gb200-nvl72-tray", "NVIDIA GB200 NVL72, one compute tray (4 GPUs of the rack's 72-GPU NVLink domain)", "gb200-186gb", 4, NVL72, NVL72_NET, None, ["network"]),
         ("dgx-2-v100", "NVIDIA DGX-2 / HGX-2 (16x V100 32GB, NVSwitch)", "v100-sxm2-32gb", 16, ic("nvswitch", 150.0, 16), None, None, ["gpu", "interconnect"]),
     ]
     for sid, name, gid, n, inter, network, power, unv in plat:
@@ -212,7 +230,9 @@ def build_servers(gpus: list[dict], ref_dir: Path) -> list[dict]:
             note = "DGX-2 used V100 SXM3 32GB (350 W); catalogued with the SXM2 32GB part (same memory and bandwidth)."
         if sid == "hgx-a100-16gpu-80gb":
             note = "Reference: 'Two 8-GPU boards could be joined back-to-back into a 16-GPU NVLink domain.'"
-        add(sid, name, "purchase", gid, n, inter, network, None, [PLATFORM_SRC], unv, note, power)
+        if sid == "gb200-nvl72-tray":
+            note = NVL72_TRAY_NOTE
+        add(sid, name, "purchase", gid, n, inter, network, None, [PLATFORM_SRC, *NVL72_SRC * (inter is NVL72)], unv, note, power)
 
     # -- PCIe servers with 1/2/4/8 cards for the PCIe GPUs ---------------------------------------------
     pcie_gpus = [g["id"] for g in gpus if g["form_factor"].startswith("PCIe")]

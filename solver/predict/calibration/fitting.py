@@ -36,7 +36,7 @@ SPEC: dict[str, ParamSpec] = {
     "compute_efficiency_decode": ParamSpec(0.55, 0.5, 1.0, 1.0),
     "compute_efficiency_prefill": ParamSpec(0.5, 0.02, 1.0, 1.0),
     "layer_overhead_us": ParamSpec(50.0, 0.0, 1000.0, 50.0),
-    "prefill_overhead_ms": ParamSpec(30.0, 0.0, 2000.0, 100.0),
+    "shared_wait_ms": ParamSpec(30.0, 0.0, 2000.0, 100.0),
     "moe_efficiency": ParamSpec(1.0, 0.1, 2.0, 1.0),
     "burst_factor": ParamSpec(0.05, 0.0, 1.0, 0.1),
     "kv_bandwidth_efficiency": ParamSpec(0.7, 0.05, 2.0, 1.0),
@@ -51,7 +51,7 @@ PARAMS = tuple(SPEC)
 SHARED = ("bandwidth_efficiency", "compute_efficiency_decode", "compute_efficiency_prefill", "moe_efficiency",
           "kv_bandwidth_efficiency", "moe_prefill_efficiency", "sparse_layer_overhead_us",
           "linear_layer_overhead_us")
-OWN = ("layer_overhead_us", "prefill_overhead_ms", "burst_factor", "moe_ep_efficiency")
+OWN = ("layer_overhead_us", "shared_wait_ms", "burst_factor", "moe_ep_efficiency")
 #: the factors only some rows inform (of a model with such layers, of such a layout); fitted only when
 #: such a row is there (for an engine's own factor, a row of that engine)
 INFORMED_BY: dict[str, Callable[[Measurement, LlmModel], bool]] = {

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from solver.errors import GpuplanError, UnknownIdError
+from solver.predict.compat import parallelism_ok
 from solver.predict.estimate import Prepared, prepare
+from solver.predict.fabric import in_fast_domain
 from solver.predict.memory import kv_bytes_read_per_sequence, kv_share_per_gpu, state_bytes_per_gpu
 from solver.predict.work import decode_weight_bytes, peak_tflops, prefill_flops
 from solver.schema.calibration import PerfFactors
@@ -155,6 +157,10 @@ def _read(fh, path: str | Path, catalog: Catalog) -> tuple[list[Measurement], li
         except (GpuplanError, ValueError, KeyError) as e:
             skipped.append(f"{path}:{i}: {e}")
             continue
+        layout = parallelism_ok(catalog.engines[m.engine], catalog.models[m.model], m.tp, m.pp, False)
+        if not layout.ok:
+            skipped.append(f"{path}:{i}: {layout.reason} (a layout the model does not express)")
+            continue
         floor = tpot_floor_ms(catalog, m)
         if m.tpot_ms < floor:
             skipped.append(f"{path}:{i}: TPOT {m.tpot_ms:.2f} ms is below {floor:.2f} ms, the time to read the weights and "
@@ -212,11 +218,14 @@ def _aic_row(r: dict, catalog: Catalog, where: str) -> Measurement:
     moe_gpus = _count(r, "moe_tp_size", "tp", default=1, zero_unset=True) * moe_ep
     if moe_gpus > tp:
         raise ValueError(f"MoE layout on {moe_gpus} GPUs around attention TP {tp} (attention replicated; not modelled)")
-    if tp > 8:
-        raise ValueError(f"TP {tp} spans servers of unknown network")
+    gpu = AIC_GPU[r["system"]]
+    domain = max((s.interconnect.fast_domain_gpus for s in catalog.servers_by_gpu.get(gpu, [])
+                  if in_fast_domain(s.interconnect.kind, s.interconnect.fast_domain_gpus, tp)), default=0)
+    if tp > 8 and not domain:
+        raise ValueError(f"TP {tp} spans servers beyond {gpu}'s NVLink domain (the network the run used is not recorded)")
     return Measurement(
         model=_model_id(catalog, r["model_path"]),
-        gpu=AIC_GPU[r["system"]],
+        gpu=gpu,
         engine=AIC_ENGINE[r["backend"]],
         precision=AIC_PRECISION[r["gemm_quant_mode"]],
         kv_precision=_aic_kv_precision(r),
