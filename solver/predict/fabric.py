@@ -4,7 +4,9 @@ GB/s are per direction; latencies in microseconds.  A TP group inside the server
 (NVLink/NVSwitch/xGMI) uses it; otherwise PCIe; a group larger than a server uses the network.  A
 fast domain may span servers (GB200 NVL72: trays of 4 GPUs, one NVLink domain of 72): a replica
 inside it talks over NVLink however many servers it takes, and needs no network.
-The all-reduce is a ring: 2(n-1)/n x bytes / bandwidth + latency x 2 ceil(log2 n).
+The all-reduce is a ring: 2(n-1)/n x bytes / bus bandwidth + latency x 2 ceil(log2 n), the bus
+bandwidth on a fast fabric its measured share of the links' rate (NCCL/RCCL/HCCL ring all-reduces at
+0.71-0.98 of it: reference/achievable.yaml via Gpu.attainable.allreduce; 1 where none is known).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Fabric:
     gpus_per_server: int
     net_gbs: float | None
     net_latency_us: float | None
+    allreduce_share: float = 1.0  # of the fast fabric's rate a ring all-reduce attains (Gpu.attainable.allreduce)
 
 
 def fabric_of(server: Server, gpu: Gpu) -> Fabric:
@@ -43,6 +46,7 @@ def fabric_of(server: Server, gpu: Gpu) -> Fabric:
         gpus_per_server=server.gpu_count,
         net_gbs=net.gbps_per_gpu / 8 if net else None,
         net_latency_us=net.latency_us if net else None,
+        allreduce_share=(gpu.attainable.allreduce if gpu.attainable and gpu.attainable.allreduce else 1.0),
     )
 
 
@@ -67,9 +71,10 @@ def group_gbs(f: Fabric, n: int) -> float:
 
 
 def tp_link(f: Fabric, tp: int) -> tuple[float, float, str]:
-    """(GB/s, latency us, name) of the link a TP group of `tp` GPUs uses."""
+    """(GB/s, latency us, name) an all-reduce of a TP group of `tp` GPUs runs at: on the fast fabric, the
+    bus bandwidth the GPU's all-reduces attain on it (its attainable share of the links' rate)."""
     if in_fast_domain(f.kind, f.fast_domain, tp):
-        return group_gbs(f, tp), f.intra_latency_us, f.kind
+        return group_gbs(f, tp) * f.allreduce_share, f.intra_latency_us, f.kind
     if tp <= f.gpus_per_server:
         return f.pcie_gbs, PCIE_LATENCY_US, "pcie"
     return min(f.net_gbs or 1e-9, f.intra_gbs or f.pcie_gbs), f.net_latency_us or 50.0, "network"

@@ -12,10 +12,11 @@ LogBound = Annotated[float, Field(ge=-10, le=10)]
 #: a prefill's latency per layer beyond its roofline time, us: the median over NVIDIA's published
 #: TensorRT-LLM batch-1 first-token latencies (Llama-2 7B and 70B, 128 and 2,048 prompt tokens, H100
 #: and H200, TP 1-8; ../shared/calibration/published_trtllm_hopper_ampere.csv) of (measured - the
-#: model's prefill service time) / layers: 4.1-5.0 ms over 32 layers, 10-27 ms over 80; recomputed and
-#: printed by `python benchmarks/published.py` ("low load").  The serving campaigns cannot give it:
-#: their fewest users are 4, where what others add is not separable from a request's own latency.
-PREFILL_LAYER_LATENCY_US = 128.0
+#: model's prefill service time) / layers: 4-5 ms over 32 layers, 10-27 ms over 80; recomputed and
+#: printed by `python benchmarks/published.py` ("low load"; 134.4 us on the shipped fit).  The serving
+#: campaigns cannot give it: their fewest users are 4, where what others add is not separable from a
+#: request's own latency.
+PREFILL_LAYER_LATENCY_US = 134.0
 
 
 class PerfFactors(BaseModel):

@@ -1,9 +1,13 @@
 """Each GPU's attainable share of its datasheet peaks, from reference/achievable.yaml (microbenchmarks only).
 
-Three figures per GPU, each the share of the datasheet peak it reaches:
+Four figures per GPU, each the share of the datasheet peak it reaches:
 - gemm_16bit: large dense BF16/FP16 GEMMs (metric gemm_tflops_large, precision bf16 or fp16);
 - gemm_8bit: large dense FP8 GEMMs (precision fp8*, e4m3*, mxfp8); None where none was measured;
-- hbm: memory streaming (metric hbm_bandwidth: STREAM-like triad/copy or TMA loads).
+- hbm: memory streaming (metric hbm_bandwidth: STREAM-like triad/copy or TMA loads);
+- allreduce: a large all-reduce's bus bandwidth over the GPU-to-GPU fabric, share of its per-direction
+  rate (metric allreduce_busbw), ring or tree rows only: NVLink SHARP (NVLS) reduces in the switch and
+  exceeds the wire rate (1.05-1.07 on 8 Hopper GPUs), but NCCL picks it only for 6 or more GPUs of an
+  NVSwitch system, so it is not what a TP group of 2 or 4 gets.
 
 Choosing among rows (conflicts are kept as rows in the source): rows measured on the part itself
 first; proxy parts (same silicon and memory, per the source's notes: H800 for H100 SXM, L40 for L40S,
@@ -17,12 +21,14 @@ takes nothing (`attainable` absent: the model then applies the wildcard factors 
 
 from __future__ import annotations
 
+import re
 import statistics
 from pathlib import Path
 
 import yaml
 
 SOURCE = "shared/reference/achievable.yaml"
+KEYS = ("gemm_16bit", "gemm_8bit", "hbm", "allreduce")
 
 
 def _rank(row: dict, gpu_id: str) -> int:
@@ -43,6 +49,18 @@ def _is_16bit(p: str) -> bool:
 
 def _is_8bit(p: str) -> bool:
     return p.startswith(("fp8", "e4m3", "mxfp8"))
+
+
+def _in_switch(row: dict) -> bool:
+    """An all-reduce reduced in the switch (NVLS / SHARP), whose bus bandwidth is not a wire rate: said
+    so, or 6 or more GPUs of an NVSwitch system, where NCCL picks it; not where the row says it ran a
+    ring or the switch has no SHARP (A100's)."""
+    cond = str(row.get("conditions", ""))
+    text = f"{row.get('interconnect', '')} {cond}"
+    if "no SHARP" in cond or re.search(r"\bRing\b|\(ring;", cond):
+        return False
+    nvswitch = "NVSwitch" in text or "NVL72" in text
+    return "NVLS" in text or "SHARP" in text or (nvswitch and int(row.get("n_gpus") or 0) >= 6)
 
 
 def _pick(rows: list[dict], gpu_id: str) -> tuple[float, list[dict]] | None:
@@ -70,6 +88,8 @@ def measured(ref: Path) -> dict[str, dict]:
             key = "gemm_8bit"
         elif metric == "hbm_bandwidth":
             key = "hbm"
+        elif metric == "allreduce_busbw" and not _in_switch(r):
+            key = "allreduce"
         if key and cid:
             by_gpu.setdefault(cid, {}).setdefault(key, []).append(r)
     out: dict[str, dict] = {}
@@ -99,7 +119,7 @@ def attainable_for(gpus: list[dict], ref: Path) -> dict[str, dict]:
         basis = "measured"
         siblings = sorted((s for s in gpus if s["compat_key"] == g["compat_key"] and s["id"] != gid and s["id"] in got),
                           key=lambda s: (abs(s["memory_bandwidth_tbs"] - g["memory_bandwidth_tbs"]), s["id"]))
-        for key in ("gemm_16bit", "gemm_8bit", "hbm"):
+        for key in KEYS:
             mine = got.get(gid, {}).get(key)
             if key == "gemm_8bit" and "fp8" not in g["native_precisions"]:
                 entry[key] = None  # no FP8 units: the 8-bit formats run through a 16-bit path
@@ -117,6 +137,5 @@ def attainable_for(gpus: list[dict], ref: Path) -> dict[str, dict]:
             entry[key] = mine[0]
         if all(v is None for v in entry.values()):
             continue  # nothing to scale by: the wildcard factors apply unchanged
-        out[gid] = {"gemm_16bit": entry.get("gemm_16bit"), "gemm_8bit": entry.get("gemm_8bit"), "hbm": entry.get("hbm"),
-                    "basis": basis, "source": [SOURCE + " (median of the chosen rows; rule in tools/catalog_sources/attainable.py)", *cites]}
+        out[gid] = {**{k: entry.get(k) for k in KEYS}, "basis": basis, "source": [SOURCE + " (median of the chosen rows; rule in tools/catalog_sources/attainable.py)", *cites]}
     return out
