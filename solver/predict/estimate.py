@@ -198,7 +198,9 @@ def prepare(
                 expert_parallel=expert_parallel)
     notes: list[str] = []
 
-    def reject(reason: str, path: str = "unsupported") -> Prepared:
+    path, why = precision_path(engine, gpu, precision)  # reported with any refusal below, whatever refused
+
+    def reject(reason: str) -> Prepared:
         return Prepared(base, None, None, path, False, reason, None, tuple(notes))
 
     # the model's layer kinds the engine must implement on this hardware (as a plan needs them)
@@ -211,7 +213,6 @@ def prepare(
     ic = server.interconnect
     if servers > 1 and server.network is None and not in_fast_domain(ic.kind, ic.fast_domain_gpus, gpus):
         return reject(f"{gpus} GPUs need {servers} servers of {server.id}, whose inter-server network is not documented")
-    path, why = precision_path(engine, gpu, precision)
     if path == "unsupported":
         return reject(why)
     verdict = kv_precision_ok(engine, gpu, kv_precision)
