@@ -106,7 +106,12 @@ def front_columns(sc: Scenario) -> list[str]:
 
 
 def prune_for_front(options: list[Option], sc: Scenario) -> list[Option]:
-    """The options the front can need: an option another *feasible* option is at least as good as on
+    """The options the front can need (front_candidates, without its feasibility flag)."""
+    return front_candidates(options, sc)[0]
+
+
+def front_candidates(options: list[Option], sc: Scenario) -> tuple[list[Option], bool]:
+    """(the options the front can need, whether any option is feasible): an option another *feasible* option is at least as good as on
     every objective (and tie-breaker) can be neither on the front nor the lexicographic answer, whether
     it is feasible or not, so it is dropped; infeasible options nothing feasible dominates stay for
     the model's constraints to reject.  Exact; feasibility is the families' Python rule (violations).
@@ -116,24 +121,25 @@ def prune_for_front(options: list[Option], sc: Scenario) -> list[Option]:
     members are set aside and the skyline of the rest taken again, until every member is feasible
     (every other remaining option is then dominated by a feasible one) — PEEL_ROUNDS times at most,
     then every remaining option is checked."""
-    if len(options) < 2:
-        return list(options)
-    import numpy as np
+    from solver.plan.families import active_families, breaks_any
 
-    from solver.plan.families import violations
+    active = active_families(sc)
+    if len(options) < 2:
+        return list(options), any(not breaks_any(o, sc, active) for o in options)
+    import numpy as np
 
     rows = objective_rows(options, sc)
     remaining = np.arange(len(options))
     infeasible: list[int] = []
     for _ in range(PEEL_ROUNDS):
         sky = remaining[skyline(rows[remaining])] if len(remaining) else remaining
-        bad = [int(i) for i in sky if violations(options[i], sc)]
+        bad = [int(i) for i in sky if breaks_any(options[i], sc, active)]
         if not bad:
             break
         infeasible += bad
         remaining = np.setdiff1d(remaining, bad, assume_unique=True)
     else:  # many infeasible options on top (an infeasible scenario, most often): check the rest at once
-        bad = [int(i) for i in remaining if violations(options[i], sc)]
+        bad = [int(i) for i in remaining if breaks_any(options[i], sc, active)]
         infeasible += bad
         remaining = np.setdiff1d(remaining, bad, assume_unique=True)
     best = remaining[skyline(rows[remaining])] if len(remaining) else remaining
@@ -144,7 +150,7 @@ def prune_for_front(options: list[Option], sc: Scenario) -> list[Option]:
             covered = (rows[best][None, :, :] <= rows[bad][:, None, :]).all(axis=2).any(axis=1)
             bad = bad[~covered]
         keep.update(bad.tolist())
-    return [options[i] for i in sorted(keep)]
+    return [options[i] for i in sorted(keep)], len(best) > 0
 
 
 def objective_rows(options: list[Option], sc: Scenario):

@@ -328,6 +328,15 @@ def violations(o: Option, sc: Scenario) -> list[tuple[str, str]]:
     return out
 
 
+def active_families(sc: Scenario) -> tuple[Family, ...]:
+    return tuple(f for f in FAMILIES if f.active(sc))
+
+
+def breaks_any(o: Option, sc: Scenario, active: tuple[Family, ...]) -> bool:
+    """The option breaks one of the `active` families (active_families(sc)); stops at the first."""
+    return any(f.violation(o, sc) for f in active)
+
+
 #: service targets on one replica's metrics, which only worsen as its load grows (candidates screen on them)
 SERVICE = ("tpot_target", "per_user_speed", "ttft_target")
 

@@ -323,17 +323,21 @@ def solve(scenario: Scenario | dict, catalog: Catalog | None = None, validate: b
     else:
         cands = cache.get_or(candidates_key(sc), lambda: enumerate_candidates(sc, catalog, model, select="feasible", memo=memo))
     t1 = time.perf_counter()
-    from solver.plan.dominance import objective_rows, prune_dominated, prune_for_front
-    from solver.plan.families import violations
+    from solver.plan.dominance import front_candidates, objective_rows, prune_dominated
+    from solver.plan.families import active_families, breaks_any
 
     shapes, options = cands.shapes, cands.options
     before = len(options)
-    options = prune_dominated(prune_for_front(options, sc), sc)  # the cheap objective-space reduction first
+    options, any_feasible = front_candidates(options, sc)  # the cheap objective-space reduction first
+    if not any_feasible:  # every option breaks a constraint family on its own (the model's, in Python)
+        options = []
+    options = prune_dominated(options, sc)
     used = {id(o.shape) for o in options}
     shapes = [s for s in shapes if id(s) in used]
     chosen: list[int] = []
     complete = True
-    if options and not any(violations(o, sc) for o in options):
+    active = active_families(sc)
+    if options and not any(breaks_any(o, sc, active) for o in options):
         # every option left is feasible and none dominates another in objective space: they are the
         # front (a single objective: its lexicographic minimum), no model needed
         rows = objective_rows(options, sc)

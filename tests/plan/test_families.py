@@ -177,6 +177,21 @@ def test_budget_fails(catalog):
     assert any("needs at least 0.75 EUR/h" in s for s in p.explanation["suggestions"])
 
 
+def test_no_model_is_built_when_every_option_breaks_a_family_alone(catalog, monkeypatch):
+    """Every option over the budget on its own: the scenario is infeasible without a CP-SAT model (the
+    families' Python rules say so), and the explanation is the model's would be."""
+    import solver.plan.cpsat_model as cpsat_model
+
+    def no_model(*a, **k):
+        raise AssertionError("a CP-SAT model was built")
+
+    monkeypatch.setattr(cpsat_model, "PlanModel", no_model)
+    p = plan(sub_catalog(catalog, ["ovh-l4-90", "ovh-h100-380"]), base=BASE, budget_per_hour=0.5)
+    assert p.status == "infeasible" and "budget cap" in conflict(p)
+    with pytest.raises(AssertionError, match="CP-SAT model was built"):  # a feasible one still needs the model
+        plan(sub_catalog(catalog, ["ovh-l4-90", "ovh-h100-380"]), base=BASE, budget_per_hour=3, max_tpot_ms=60)
+
+
 def test_allowed_hardware_ok(catalog):
     p = ok(plan(sub_catalog(catalog, ["ovh-l4-90", "ovh-h100-380"]), base=BASE, allowed_gpus=["l4"]))
     assert {c["gpu"] for c in p.front} == {"l4-24gb"}
