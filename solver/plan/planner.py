@@ -15,6 +15,7 @@ from solver.errors import ScenarioError, UnknownIdError
 from solver.plan.candidates import enumerate_candidates
 from solver.plan.families import capacity
 from solver.plan.options import Option
+from solver.predict.fabric import in_fast_domain
 from solver.schema.catalog import Catalog
 from solver.schema.llm import LlmModel
 from solver.schema.resolve import resolve_model
@@ -146,7 +147,11 @@ def deployment_option(o: Option) -> tuple[str, str]:
     if s.ep > 1:
         text += f", the experts spread whole over the {s.ep} GPUs (expert parallelism)"
     if s.spans_servers:
-        net = s.server.network.kind if s.server.network else "network"
+        ic = s.server.interconnect
+        if in_fast_domain(ic.kind, ic.fast_domain_gpus, s.gpus_per_replica):
+            net = f"one {ic.fast_domain_gpus}-GPU {ic.kind} domain"
+        else:
+            net = s.server.network.kind if s.server.network else "network"
         base = f"one replica over {s.servers_per_replica} servers ({net}), TP{s.tp} x PP{s.pp}" + (f", experts over EP{s.ep}" if s.ep > 1 else "")
         return "E", base + (f"; {o.replicas} replicas behind a load balancer" if o.replicas > 1 else "")
     if o.replicas > 1:

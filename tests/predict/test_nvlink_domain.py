@@ -100,3 +100,19 @@ def test_all_reduce_runs_at_the_gpus_measured_bus_bandwidth(catalog, reference):
     two = next(r for r in rows if r.get("catalog_id") == "mi300x-192gb" and r["metric"] == "allreduce_busbw" and r["n_gpus"] == 2)
     s = catalog.server("amd-mi300x-8")
     assert tp_link(fabric_of(s, catalog.gpu("mi300x")), 2)[0] == pytest.approx(two["value"], rel=0.1)
+
+
+def test_the_planner_offers_tp_across_trays_of_the_domain(catalog):
+    """DeepSeek-R1 on GB200 at 70 tokens/s per user: the answer runs TP 16 over 4 trays of the NVLink
+    domain, said so, and costs what 8 slices cost."""
+    from solver.plan.planner import solve
+    from solver.schema.scenario import Scenario
+
+    sc = Scenario(model="deepseek-r1", precision="fp4", users=256, allowed_gpus=["gb200"], currency="USD",
+                  allow_multi_server=True, input_tokens=1024, output_tokens=1024, context_tokens=4096,
+                  objectives=["cost"], min_tokens_per_s_per_user=70)
+    plan = solve(sc, catalog)
+    rec = plan.recommendation
+    assert plan.status == "ok" and rec is not None
+    text = " ".join(str(v) for v in rec.values()) if isinstance(rec, dict) else str(rec)
+    assert "TP16" in text and "72-GPU nvswitch domain" in text
