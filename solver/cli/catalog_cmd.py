@@ -38,7 +38,9 @@ def server_row(s) -> dict:
         "provider": s.provider,
         "gpu": s.gpu,
         "gpus": s.gpu_count,
-        "interconnect": s.interconnect.kind,
+        # a fast domain beyond the server (GB200 NVL72 trays) is what lets TP span servers: say so
+        "interconnect": s.interconnect.kind + (f" ({s.interconnect.fast_domain_gpus}-GPU domain)"
+                                               if s.interconnect.fast_domain_gpus > s.gpu_count else ""),
         "network_gbps_per_gpu": s.network.gbps_per_gpu if s.network else None,
         "price_per_hour": s.price.amount_per_hour if s.price else None,
         "currency": s.price.currency if s.price else None,

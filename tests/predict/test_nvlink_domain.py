@@ -116,3 +116,10 @@ def test_the_planner_offers_tp_across_trays_of_the_domain(catalog):
     assert plan.status == "ok" and rec is not None
     text = " ".join(str(v) for v in rec.values()) if isinstance(rec, dict) else str(rec)
     assert "TP16" in text and "72-GPU nvswitch domain" in text
+
+
+def test_the_server_listing_shows_a_domain_beyond_the_server(catalog):
+    from solver.cli.catalog_cmd import server_row
+
+    assert server_row(catalog.server("gb200-nvl72-tray"))["interconnect"] == "nvswitch (72-GPU domain)"
+    assert server_row(catalog.server("dgx-h100"))["interconnect"] == "nvswitch"
