@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections import Counter
 
 from solver.plan.candidates import enumerate_candidates
-from solver.plan.families import FAMILIES, capacity, violations
+from solver.plan.families import FAMILIES, active_families, broken_names, capacity, violations
 from solver.plan.options import Candidates, Option
 from solver.schema.catalog import Catalog
 from solver.schema.llm import LlmModel
@@ -71,11 +71,12 @@ def _search(sc: Scenario, catalog: Catalog, model: LlmModel, select: str, allowe
     """The first option (catalog order) that breaks no family outside `allowed`, or None."""
     hit: list[Option] = []
     seen = 0
+    active = active_families(sc)
 
     def stop(c: Candidates) -> bool:
         nonlocal seen
         for o in c.options[seen:]:
-            if {n for n, _ in violations(o, sc)} <= allowed:
+            if broken_names(o, sc, active) <= allowed:
                 hit.append(o)
                 return True
         seen = len(c.options)
@@ -110,7 +111,8 @@ def _relaxation(options: list[Option], single: list[Option], sc: Scenario, famil
     Screening skips the replica counts that miss a service target, so for those targets the options
     with one user per replica (`single`, each shape's fastest) are considered too."""
     pool = options + single if family in ("per_user_speed", "tpot_target", "ttft_target") else options
-    pool_broken = broken + [frozenset(n for n, _ in violations(o, sc)) for o in pool[len(options):]]
+    active = active_families(sc)
+    pool_broken = broken + [broken_names(o, sc, active) for o in pool[len(options):]]
     only = [o for o, b in zip(pool, pool_broken, strict=True) if b == {family}]
     if not only:
         return None
@@ -181,7 +183,8 @@ def explain(cands: Candidates, sc: Scenario, catalog: Catalog, model: LlmModel, 
     rest = enumerate_candidates(sc, catalog, model, select="in_scope_rest", memo=memo)
     options = cands.options + rest.options
     single = cands.single_user + rest.single_user
-    broken = [frozenset(n for n, _ in violations(o, sc)) for o in options]
+    active = active_families(sc)
+    broken = [broken_names(o, sc, active) for o in options]
     sets = set(broken) | cands.blocked | rest.blocked
     result: dict = {"conflict": [], "reasons": [], "suggestions": []}
     core = min_conflict(sets) if sets else []

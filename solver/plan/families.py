@@ -337,6 +337,12 @@ def breaks_any(o: Option, sc: Scenario, active: tuple[Family, ...]) -> bool:
     return any(f.violation(o, sc) for f in active)
 
 
+def broken_names(o: Option, sc: Scenario, active: tuple[Family, ...]) -> frozenset[str]:
+    """The names of the `active` families (active_families(sc)) the option breaks: violations' names,
+    without asking each family whether it is active once per option."""
+    return frozenset(f.name for f in active if f.violation(o, sc))
+
+
 #: service targets on one replica's metrics, which only worsen as its load grows (candidates screen on them)
 SERVICE = ("tpot_target", "per_user_speed", "ttft_target")
 
