@@ -17,6 +17,8 @@ reference_gpus (overlays written before it existed) apply as they are.
 
 from __future__ import annotations
 
+import math
+
 from solver.schema.calibration import PerfFactors
 from solver.schema.catalog import Catalog
 from solver.schema.hardware import Gpu
@@ -64,6 +66,50 @@ def moved_onto(catalog: Catalog, factors: PerfFactors, gpu: Gpu, precision: Prec
     })
 
 
+#: the share of the sibling rule's known errors a widened band covers (docs/model.md: a band holds ~80-90%)
+SIBLING_QUANTILE = 0.8
+
+
+def sibling_rule_error(catalog: Catalog, name: str) -> float:
+    """How wrong the sibling rule is for attainable figure `name` where the answer is known: each GPU that
+    measured it against the nearest-bandwidth other GPU of its class that did (the rule
+    tools/catalog_sources/attainable.py applies), |ln(own / sibling's)|, pooled over the classes; its
+    SIBLING_QUANTILE quantile (upper).  0 where no class has two such GPUs."""
+    key = ("sibling_rule_error", name)
+    if key in catalog.derived:
+        return catalog.derived[key]
+    errors: list[float] = []
+    own = [g for g in catalog.gpus.values() if g.attainable is not None and name not in g.attainable.borrowed
+           and getattr(g.attainable, name) is not None]
+    for g in own:
+        peers = [o for o in own if o.compat_key == g.compat_key and o.id != g.id]
+        if peers:
+            sib = min(peers, key=lambda o: (abs(o.memory_bandwidth_tbs - g.memory_bandwidth_tbs), o.id))
+            errors.append(abs(math.log(getattr(g.attainable, name) / getattr(sib.attainable, name))))
+    errors.sort()
+    catalog.derived[key] = errors[min(len(errors) - 1, math.ceil(SIBLING_QUANTILE * len(errors)) - 1)] if errors else 0.0
+    return catalog.derived[key]
+
+
+def sibling_widening(catalog: Catalog, gpu: Gpu) -> float:
+    """How much wider (ln, each side) the band of a GPU off the fit is for the attainable figures it took
+    from an architecture sibling (Attainable.borrowed): the largest sibling_rule_error of them; 0 when
+    nothing is borrowed."""
+    a = gpu.attainable
+    if a is None or not a.borrowed:
+        return 0.0
+    return max(sibling_rule_error(catalog, name) for name in a.borrowed)
+
+
+def widened(factors: PerfFactors, w: float) -> PerfFactors:
+    """`factors` with both bands `w` wider on each side (ln)."""
+    if w <= 0:
+        return factors
+    (tl, th), (pl, ph) = factors.ttft_log_band, factors.tpot_log_band
+    return factors.model_copy(update={"ttft_log_band": (max(tl - w, -10.0), min(th + w, 10.0)),
+                                      "tpot_log_band": (max(pl - w, -10.0), min(ph + w, 10.0))})
+
+
 #: an engine's fit on a class serves the class's other GPUs only on this much evidence (rows, models):
 #: a fit on a handful of rows of one model is not one to extrapolate from
 MIN_FIT_ROWS, MIN_FIT_MODELS = 50, 2
@@ -75,7 +121,8 @@ def thin(factors: PerfFactors) -> bool:
 
 
 def factors_for(catalog: Catalog, engine_id: str, gpu: Gpu, precision: Precision) -> tuple[PerfFactors, bool]:
-    """The engine's factors on `gpu` (catalog.factors) moved onto its attainable rates (moved_onto);
+    """The engine's factors on `gpu` (catalog.factors) moved onto its attainable rates (moved_onto), and
+    on a GPU off the fit, their bands widened for the figures it took from a sibling (sibling_widening);
     bool: the factors are its class's own.  A class fit on thin evidence serves only its own GPUs;
     the class's other GPUs take the engine's wildcard entry (the engine's best-measured class)."""
     factors, exact = catalog.factors(engine_id, gpu.compat_key)
@@ -83,4 +130,6 @@ def factors_for(catalog: Catalog, engine_id: str, gpu: Gpu, precision: Precision
         wildcard = catalog.calibration.get(f"{engine_id}@*") or catalog.calibration.get("*@*")
         if wildcard is not None:
             factors, exact = wildcard, False
-    return moved_onto(catalog, factors, gpu, precision), exact
+    off_fit = bool(factors.reference_gpus) and gpu.id not in factors.reference_gpus
+    moved = moved_onto(catalog, factors, gpu, precision)
+    return (widened(moved, sibling_widening(catalog, gpu)) if off_fit else moved), exact

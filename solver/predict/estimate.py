@@ -238,11 +238,17 @@ def estimate(catalog: Catalog, *args: Any, **kwargs: Any) -> Estimate:
     """Memory and speed of one replica with `concurrency` users of `input_len` + `output_len` tokens;
     the arguments are `prepare`'s (not repeated here: one signature to keep), the factors the
     catalog's for the engine and GPU class."""
-    from solver.predict.attainable import factors_for
+    from solver.predict.attainable import factors_for, sibling_widening
 
     prepared = prepare(catalog, *args, **kwargs)
     gpu = catalog.gpus[prepared.base["gpu"]]
-    return prepared.run(*factors_for(catalog, prepared.base["engine"], gpu, Precision(prepared.base["precision"])))
+    factors, exact = factors_for(catalog, prepared.base["engine"], gpu, Precision(prepared.base["precision"]))
+    est = prepared.run(factors, exact)
+    w = sibling_widening(catalog, gpu)
+    if w > 0 and factors.reference_gpus and gpu.id not in factors.reference_gpus:
+        est.notes.append(f"{gpu.id}'s attainable {', '.join(gpu.attainable.borrowed)} rate(s) are an architecture sibling's "
+                         f"(unverified): its band is x{math.exp(w):.2f} wider on each side")
+    return est
 
 
 def estimate_named(

@@ -105,6 +105,8 @@ class Catalog:
         self.pricing = {p.id: p for p in (pricing or [])}.get("default")
         self.exchange_rates = {r.id: r for r in (exchange_rates or [])}
         self.files = files
+        #: values computed from the entries (solver.predict.attainable.sibling_widening), kept per catalog
+        self.derived: dict[tuple, Any] = {}
         self._alias: dict[str, dict[str, str]] = {}
         for kind, items in (("gpu", self.gpus), ("server", self.servers), ("engine", self.engines), ("model", self.models)):
             table: dict[str, str] = {}

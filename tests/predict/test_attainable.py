@@ -111,3 +111,37 @@ def test_calibrate_bands_gpus_outside_the_fit_by_leaving_gpus_out(catalog):
     (t_lo, t_hi), _ = band_factors(wild, False)
     assert t_hi == pytest.approx(math.exp(wild.ttft_log_band[1]))  # not widened again
     assert fits["*@*"].band_basis == "leave-one-GPU-out"
+
+
+def test_a_borrowed_rate_is_flagged_and_widens_the_band_off_the_fit(catalog):
+    """A figure taken from an architecture sibling is listed, the GPU's attainable rates flagged
+    unverified, and off the fit its band widens by the sibling rule's own 80th-percentile error where
+    the answer is known; a GPU of the fit keeps its measured band."""
+    import math
+
+    from solver.predict.attainable import sibling_rule_error, sibling_widening
+
+    a40 = catalog.gpus["a100-sxm4-40gb"]  # GEMM and HBM shares from the A100 80GB, not measured on it
+    assert {"gemm_16bit", "hbm"} <= set(a40.attainable.borrowed) and "attainable" in a40.unverified
+    assert catalog.gpus["a100-sxm4-80gb"].attainable.borrowed == [] and "attainable" not in catalog.gpus["a100-sxm4-80gb"].unverified
+    w = sibling_widening(catalog, a40)
+    assert w == max(sibling_rule_error(catalog, n) for n in a40.attainable.borrowed) > 0
+    # the rule's error is what the data says: the Hopper pair's GEMM shares are among the known errors
+    h100, h200 = (catalog.gpus[g].attainable.gemm_16bit for g in ("h100-sxm-80gb", "h200-sxm-141gb"))
+    assert sibling_rule_error(catalog, "gemm_16bit") >= abs(math.log(h100 / h200))
+    args = (catalog.models["llama-3.1-70b"], a40, catalog.engines["vllm"], Precision.bf16, Precision.bf16, 4, 1, 1024, 256, 16)
+    wide = estimate(catalog, *args)
+    plain = a40.model_copy(update={"attainable": a40.attainable.model_copy(update={"borrowed": []})})
+    cat2 = Catalog(list({**catalog.gpus, plain.id: plain}.values()), list(catalog.servers.values()), list(catalog.engines.values()),
+                   list(catalog.models.values()), list(catalog.calibration.values()), catalog.files,
+                   [catalog.pricing] if catalog.pricing else None)
+    narrow = estimate(cat2, catalog.models["llama-3.1-70b"], plain, *args[2:])
+    (_, _), (pl, ph) = wide.band()
+    (_, _), (ql, qh) = narrow.band()
+    assert math.log(ph / qh) == pytest.approx(w) and math.log(ql / pl) == pytest.approx(w)
+    assert wide.perf.tpot_ms == narrow.perf.tpot_ms  # the prediction itself is the same
+    assert any("architecture sibling" in n for n in wide.notes) and not narrow.notes
+    # on a GPU of the fit, nothing widens
+    h100 = estimate(catalog, catalog.models["llama-3.1-70b"], catalog.gpus["h100-sxm-80gb"], catalog.engines["vllm"],
+                    Precision.fp8, Precision.bf16, 4, 1, 1024, 256, 16)
+    assert not any("architecture sibling" in n for n in h100.notes)

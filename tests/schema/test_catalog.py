@@ -79,7 +79,10 @@ def test_unverified_flags_carried(catalog, reference):
     # the A10G's tensor rates and TDP carry '# unverified' in the reference
     assert "# unverified - NVIDIA/AWS publish no A10G datasheet" in text
     assert {"dense_tflops", "tdp_w"} <= set(catalog.gpus["a10g-24gb"].unverified)
-    assert catalog.gpus["h100-sxm-80gb"].unverified == []
+    assert catalog.gpus["h200-sxm-141gb"].unverified == []
+    # the H100 SXM's only all-reduce row is NVLink SHARP's: its ring share is the H200's, flagged
+    assert catalog.gpus["h100-sxm-80gb"].unverified == ["attainable"]
+    assert catalog.gpus["h100-sxm-80gb"].attainable.borrowed == ["allreduce"]
 
 
 def test_models_equal_reference(catalog, reference):

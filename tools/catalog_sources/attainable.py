@@ -17,6 +17,9 @@ of conflicting measurements, not the best run; of two, the higher: the sources' 
 low outliers on flawed runs — an occupancy spoiler, an early driver, throttled clocks).  A GPU without a figure takes its architecture sibling's (same engine hardware
 class, nearest memory bandwidth) and is flagged `basis: sibling`; a class with no measurement at all
 takes nothing (`attainable` absent: the model then applies the wildcard factors unchanged, as before).
+The figures taken from a sibling are listed (`borrowed`) and the GPU's `attainable` is flagged
+unverified; off the fit, its error band widens by how far measured siblings differ
+(solver.predict.attainable.sibling_widening).
 """
 
 from __future__ import annotations
@@ -124,6 +127,9 @@ def attainable_for(gpus: list[dict], ref: Path) -> dict[str, dict]:
             if key == "gemm_8bit" and "fp8" not in g["native_precisions"]:
                 entry[key] = None  # no FP8 units: the 8-bit formats run through a 16-bit path
                 continue
+            if key == "allreduce" and g["scale_up_link"].get("type", "none") == "none":
+                entry[key] = None  # PCIe only: no GPU-to-GPU fabric for the share to be of
+                continue
             if mine is None:
                 sib = next((s for s in siblings if key in got[s["id"]]), None)
                 if sib is None:
@@ -137,5 +143,6 @@ def attainable_for(gpus: list[dict], ref: Path) -> dict[str, dict]:
             entry[key] = mine[0]
         if all(v is None for v in entry.values()):
             continue  # nothing to scale by: the wildcard factors apply unchanged
-        out[gid] = {**{k: entry.get(k) for k in KEYS}, "basis": basis, "source": [SOURCE + " (median of the chosen rows; rule in tools/catalog_sources/attainable.py)", *cites]}
+        borrowed = [key for key in KEYS if any(c.startswith(f"{key} from sibling") for c in cites)]
+        out[gid] = {**{k: entry.get(k) for k in KEYS}, "basis": basis, "borrowed": borrowed, "source": [SOURCE + " (median of the chosen rows; rule in tools/catalog_sources/attainable.py)", *cites]}
     return out

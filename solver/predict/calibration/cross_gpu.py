@@ -14,7 +14,7 @@ widening of the fitted band.
 
 from __future__ import annotations
 
-from solver.predict.attainable import moved_onto, thin
+from solver.predict.attainable import moved_onto, sibling_widening, thin, widened
 from solver.predict.calibration.fitting import fit_joint
 from solver.predict.calibration.measurements import Measurement, predict_measurement
 from solver.schema.calibration import PerfFactors
@@ -73,7 +73,7 @@ def leave_one_gpu_out(catalog: Catalog, rows: list[Measurement], as_fitted: bool
             f = choose(fits, gpu, m.engine)
             if f is None:
                 continue
-            f = f if as_fitted else moved_onto(catalog, f, gpu, m.precision)
+            f = f if as_fitted else widened(moved_onto(catalog, f, gpu, m.precision), sibling_widening(catalog, gpu))
             pred = predict_measurement(catalog, m, f)
             if pred is not None:
                 out.append((m, f, pred))
