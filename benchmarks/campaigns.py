@@ -2,7 +2,7 @@
 
 The calibration rows come from benchmark campaigns: one engine version and one harness on one GPU.
 How a campaign's requests arrived (in waves, all users starting together and staying in step, or
-spread out) and its fixed per-request latency belong to the campaign, not to the model or the
+spread out) and its shared wait belong to the campaign, not to the model or the
 hardware (docs/model.md, "The burst factor per GPU").  Held out, a model whose campaign no other
 model shares is predicted with the other campaigns' pattern, and no model change can know better.
 With the shipped factors (catalog/calibration.yaml) this script measures:
@@ -10,7 +10,7 @@ With the shipped factors (catalog/calibration.yaml) this script measures:
 1. the implied wave share of every engine x GPU x model: where the measured TTFT lies between the
    model's TTFT with every request spread out (burst 0) and every request in a wave (burst 1),
    median over the group's rows (0: spread out, 1: waves; below 0: the TTFT is shorter than even
-   the spread-out prediction, so the fitted fixed latency or prefill is too long for this campaign),
+   the spread-out prediction, so the fitted shared wait or prefill is too long for this campaign),
    and how many rows lie below burst 0;
 2. for each engine measured on several GPUs, its MAPEs as shipped and with one GPU's wave share
    replaced by the other GPUs' mean: what a held-out fold must do for a model alone on its GPU

@@ -96,7 +96,7 @@ def main() -> None:
     for name, items in results.items():
         report[name] = {
             "overall": summarise(items),
-            # a few users: where a fixed latency per request shows, not queueing
+            # a few users: where a request's own prefill latency shows more than queueing
             "low_load": summarise([r for r in items if r["concurrency"] <= LOW_LOAD]),
             "per_gpu": {g: summarise([r for r in items if r["gpu"] == g]) for g in held_out},
             "per_gpu_engine": {f"{g}/{e}": summarise([r for r in items if r["gpu"] == g and r["engine"] == e])

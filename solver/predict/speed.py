@@ -70,7 +70,7 @@ def _prefill_share(n: float, t_prefill: float, t_service: float, wait0: float, o
     """The prefill share rho solving rho = n / cycle(rho), in closed form.
 
     The cycle is t_prefill + t_service rho / (2(1 - rho)) + wait0 + o1 x step0 / (1 - rho) (t_prefill: a
-    request's own prefill with its fixed latency; t_service: the GPU time others wait for; step0: a decode
+    request's own prefill with its latencies beyond the GPUs' work; t_service: the GPU time others wait for; step0: a decode
     step without prefill, which prefill's share of the GPU time stretches).  With u = 1 / (1 - rho) the
     cycle is K + L u (K = t_prefill - t_service / 2 + wait0, L = t_service / 2 + o1 step0), and
     n u = (u - 1)(K + L u) is the quadratic L u^2 + (K - L - n) u - K = 0 with one positive root.

@@ -31,7 +31,7 @@ class PerfFactors(BaseModel):
     moe_efficiency: float = Field(1.0, gt=0, le=2.0, description="bandwidth efficiency of MoE expert weights relative to dense ones")
     moe_ep_efficiency: float = Field(1.0, gt=0, le=5.0, description="expert weights' bandwidth efficiency under expert parallelism (each expert whole on one GPU, full-width grouped GEMMs) relative to moe_efficiency (experts split by TP); 1.0 where no EP run was measured")
     moe_prefill_efficiency: float = Field(1.0, gt=0, le=2.0, description="efficiency of a prefill's routed-expert GEMMs (grouped, a few hundred tokens per expert) relative to compute_efficiency_prefill, on the 16-bit peak whatever the weight format; 1.0 in overlays fitted before it existed (refit them: see docs/model.md)")
-    burst_factor: float = Field(0.0, ge=0, le=1.0, description="share of the other users' prefill service times (GPU time, without their fixed latency) a new request waits behind (synchronised arrivals)")
+    burst_factor: float = Field(0.0, ge=0, le=1.0, description="share of the other users' prefill service times (GPU time, without their latencies beyond it) a new request waits behind (synchronised arrivals)")
     burst_factor_by_gpu: dict[str, Annotated[float, Field(ge=0, le=1.0)]] = Field(
         default_factory=dict,
         description="burst_factor on a GPU of the class measured in campaigns of its own (GPU id -> value); other GPUs "

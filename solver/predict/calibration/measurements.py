@@ -303,7 +303,7 @@ def tpot_floor_ms(catalog: Catalog, m: Measurement) -> float:
 
 #: the TTFT ceiling's allowances (ttft_ceiling_ms): a prefill at 10% of the 16-bit peak is half as fast
 #: as the slowest the fit finds (a MoE prefill's routed experts, moe_prefill_efficiency x
-#: compute_efficiency_prefill = 0.2), and 1 s is five times the largest fitted fixed latency (206 ms)
+#: compute_efficiency_prefill = 0.2), and 1 s is about four times the largest fitted shared wait (268 ms)
 TTFT_CEILING_EFFICIENCY = 0.1
 TTFT_CEILING_SLACK_MS = 1000.0
 
@@ -312,7 +312,7 @@ def ttft_ceiling_ms(catalog: Catalog, m: Measurement) -> float:
     """The longest a first token can take when the stated C users all run at once: a new request waits
     at most for every user's prompt (its own included) prefilled in turn — at TTFT_CEILING_EFFICIENCY of
     the GPUs' 16-bit peak — each with a decode step (the row's own TPOT) between, plus
-    TTFT_CEILING_SLACK_MS of fixed latency.
+    TTFT_CEILING_SLACK_MS of latency beyond the GPUs' work.
 
     A longer measured TTFT can only be a wait for admission: the engine ran fewer requests (its KV
     capacity or scheduler limit, which the data does not state) and queued the rest, so, as below the
