@@ -175,6 +175,10 @@ def _load_raw(raws: dict[str, _Raw], text: str, fname: str, builtin: bool, probl
         problems.append(f"{fname}:1: top level must be a mapping of sections ({', '.join(SECTIONS)})")
         return
     lines = _line_map(node)
+    fields_at: dict[tuple, dict[str, tuple[str, int]]] = {}  # (section, entry index) -> field path -> (file, line)
+    for path, line in lines.items():
+        if len(path) > 2:
+            fields_at.setdefault(path[:2], {})[".".join(map(str, path[2:]))] = (fname, line)
     for section, entries in doc.items():
         if section not in SECTIONS:
             problems.append(f"{fname}:{lines.get((section,), 1)}: unknown section '{section}'.{suggestion(str(section), SECTIONS)}")
@@ -201,11 +205,7 @@ def _load_raw(raws: dict[str, _Raw], text: str, fname: str, builtin: bool, probl
                     del raw.data[eid]
                     del raw.where[eid]
                 continue
-            where = {
-                ".".join(map(str, path[2:])): (fname, line)
-                for path, line in lines.items()
-                if len(path) > 2 and path[0] == section and path[1] == i
-            }
+            where = dict(fields_at.get((section, i), {}))
             where["__entry__"] = (fname, eline)
             entry, where = _current_names(SECTIONS[section], entry, where)
             if eid in raw.data and not builtin:
