@@ -15,5 +15,12 @@ def sub_catalog(base: Catalog, servers: list[str], engines: list[str] | None = N
                    [base.pricing] if base.pricing else None)
 
 
+def with_entries(base: Catalog, gpus: tuple = (), calibration: tuple = ()) -> Catalog:
+    """`base` with these GPU entries in place of theirs (same id) and these calibration entries added."""
+    return Catalog(list({**base.gpus, **{g.id: g for g in gpus}}.values()), list(base.servers.values()),
+                   list(base.engines.values()), list(base.models.values()), [*base.calibration.values(), *calibration],
+                   base.files, [base.pricing] if base.pricing else None)
+
+
 def plan(catalog: Catalog, base: dict | None = None, **fields) -> Plan:
     return solve(Scenario(**{**(base or {}), **fields}), catalog)

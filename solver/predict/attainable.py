@@ -51,10 +51,16 @@ def hardware_ratios(catalog: Catalog, gpu: Gpu, precision: Precision, reference:
     return bw, comp
 
 
+def off_fit(factors: PerfFactors, gpu: Gpu) -> bool:
+    """`gpu` is not among the GPUs `factors` were fitted on (False when they name none: overlays written
+    before reference_gpus existed apply as they are)."""
+    return bool(factors.reference_gpus) and gpu.id not in factors.reference_gpus
+
+
 def moved_onto(catalog: Catalog, factors: PerfFactors, gpu: Gpu, precision: Precision) -> PerfFactors:
     """`factors` with their efficiencies moved onto `gpu`'s own attainable rates; unchanged on a GPU of
-    the fit, or when the factors name no fit GPUs (overlays written before reference_gpus existed)."""
-    if not factors.reference_gpus or gpu.id in factors.reference_gpus:
+    the fit (off_fit)."""
+    if not off_fit(factors, gpu):
         return factors
     bw, comp = hardware_ratios(catalog, gpu, precision, factors.reference_gpus)
     if bw == 1.0 and comp == 1.0:
@@ -120,16 +126,27 @@ def thin(factors: PerfFactors) -> bool:
     return factors.measured_models > 0 and (factors.measured_points < MIN_FIT_ROWS or factors.measured_models < MIN_FIT_MODELS)
 
 
+def onto_gpu(catalog: Catalog, factors: PerfFactors, gpu: Gpu, precision: Precision) -> PerfFactors:
+    """Fitted `factors` as they apply on `gpu`: off the fit, moved onto its attainable rates (moved_onto)
+    and their bands widened for the figures it took from a sibling (sibling_widening)."""
+    if not off_fit(factors, gpu):
+        return factors
+    return widened(moved_onto(catalog, factors, gpu, precision), sibling_widening(catalog, gpu))
+
+
 def factors_for(catalog: Catalog, engine_id: str, gpu: Gpu, precision: Precision) -> tuple[PerfFactors, bool]:
-    """The engine's factors on `gpu` (catalog.factors) moved onto its attainable rates (moved_onto), and
-    on a GPU off the fit, their bands widened for the figures it took from a sibling (sibling_widening);
-    bool: the factors are its class's own.  A class fit on thin evidence serves only its own GPUs;
-    the class's other GPUs take the engine's wildcard entry (the engine's best-measured class)."""
+    """The engine's factors on `gpu` (catalog.factors) as they apply there (onto_gpu); bool: the factors
+    are its class's own.  A class fit on thin evidence serves only its own GPUs; the class's other GPUs
+    take the engine's wildcard entry (the engine's best-measured class).  Kept per catalog: the planner
+    asks once per server and engine of every scenario."""
+    key = ("factors_for", engine_id, gpu.id, precision)
+    hit = catalog.derived.get(key)
+    if hit is not None:
+        return hit
     factors, exact = catalog.factors(engine_id, gpu.compat_key)
     if exact and thin(factors) and gpu.id not in factors.reference_gpus:
         wildcard = catalog.calibration.get(f"{engine_id}@*") or catalog.calibration.get("*@*")
         if wildcard is not None:
             factors, exact = wildcard, False
-    off_fit = bool(factors.reference_gpus) and gpu.id not in factors.reference_gpus
-    moved = moved_onto(catalog, factors, gpu, precision)
-    return (widened(moved, sibling_widening(catalog, gpu)) if off_fit else moved), exact
+    catalog.derived[key] = out = (onto_gpu(catalog, factors, gpu, precision), exact)
+    return out

@@ -238,14 +238,14 @@ def estimate(catalog: Catalog, *args: Any, **kwargs: Any) -> Estimate:
     """Memory and speed of one replica with `concurrency` users of `input_len` + `output_len` tokens;
     the arguments are `prepare`'s (not repeated here: one signature to keep), the factors the
     catalog's for the engine and GPU class."""
-    from solver.predict.attainable import factors_for, sibling_widening
+    from solver.predict.attainable import factors_for, off_fit, sibling_widening
 
     prepared = prepare(catalog, *args, **kwargs)
     gpu = catalog.gpus[prepared.base["gpu"]]
     factors, exact = factors_for(catalog, prepared.base["engine"], gpu, Precision(prepared.base["precision"]))
     est = prepared.run(factors, exact)
     w = sibling_widening(catalog, gpu)
-    if w > 0 and factors.reference_gpus and gpu.id not in factors.reference_gpus:
+    if w > 0 and off_fit(factors, gpu):
         est.notes.append(f"{gpu.id}'s attainable {', '.join(gpu.attainable.borrowed)} rate(s) are an architecture sibling's "
                          f"(unverified): its band is x{math.exp(w):.2f} wider on each side")
     return est

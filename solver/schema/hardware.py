@@ -42,9 +42,9 @@ class Attainable(_Strict):
     gemm_8bit: float | None = Field(None, gt=0, le=1.2, description="large dense FP8 GEMMs, share of the dense FP8 peak; None: not measured or no FP8 units")
     hbm: float | None = Field(None, gt=0, le=1.2, description="memory streaming, share of the peak memory bandwidth; None: not measured")
     allreduce: float | None = Field(None, gt=0, le=1.2, description="a large ring all-reduce's bus bandwidth over the GPU-to-GPU fabric, share of its per-direction rate; None: not measured")
-    basis: Literal["measured", "sibling"] = Field(description="measured on this GPU (or the same silicon), or a figure of an architecture sibling")
     borrowed: list[Literal["gemm_16bit", "gemm_8bit", "hbm", "allreduce"]] = Field(
-        default_factory=list, description="the figures taken from an architecture sibling (the GPU's band widens for them off the fit)")
+        default_factory=list, description="the figures taken from an architecture sibling, not measured on this GPU (or the "
+                                          "same silicon); the GPU's band widens for them off the fit")
     source: list[str] = Field(min_length=1)
 
 

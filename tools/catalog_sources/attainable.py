@@ -15,10 +15,9 @@ A800 for A100 PCIe, MI210 for MI250X) only when the part has none; crude host-ti
 nothing better exists; then the median of what is left, the upper one of an even count (the middle
 of conflicting measurements, not the best run; of two, the higher: the sources' own notes put the
 low outliers on flawed runs — an occupancy spoiler, an early driver, throttled clocks).  A GPU without a figure takes its architecture sibling's (same engine hardware
-class, nearest memory bandwidth) and is flagged `basis: sibling`; a class with no measurement at all
+class, nearest memory bandwidth), listed in `borrowed`; a class with no measurement at all
 takes nothing (`attainable` absent: the model then applies the wildcard factors unchanged, as before).
-The figures taken from a sibling are listed (`borrowed`) and the GPU's `attainable` is flagged
-unverified; off the fit, its error band widens by how far measured siblings differ
+A GPU that borrowed any figure has its `attainable` flagged unverified; off the fit, its error band widens by how far measured siblings differ
 (solver.predict.attainable.sibling_widening).
 """
 
@@ -119,7 +118,7 @@ def attainable_for(gpus: list[dict], ref: Path) -> dict[str, dict]:
         gid = g["id"]
         entry: dict = {}
         cites: list[str] = []
-        basis = "measured"
+        borrowed: list[str] = []
         siblings = sorted((s for s in gpus if s["compat_key"] == g["compat_key"] and s["id"] != gid and s["id"] in got),
                           key=lambda s: (abs(s["memory_bandwidth_tbs"] - g["memory_bandwidth_tbs"]), s["id"]))
         for key in KEYS:
@@ -136,13 +135,12 @@ def attainable_for(gpus: list[dict], ref: Path) -> dict[str, dict]:
                     entry[key] = None
                     continue
                 mine = got[sib["id"]][key]
-                basis = "sibling"
+                borrowed.append(key)
                 cites.append(f"{key} from sibling {sib['id']}: {_cite(mine[1])}")
             else:
                 cites.append(f"{key}: {_cite(mine[1])}")
             entry[key] = mine[0]
         if all(v is None for v in entry.values()):
             continue  # nothing to scale by: the wildcard factors apply unchanged
-        borrowed = [key for key in KEYS if any(c.startswith(f"{key} from sibling") for c in cites)]
-        out[gid] = {**{k: entry.get(k) for k in KEYS}, "basis": basis, "borrowed": borrowed, "source": [SOURCE + " (median of the chosen rows; rule in tools/catalog_sources/attainable.py)", *cites]}
+        out[gid] = {**{k: entry.get(k) for k in KEYS}, "borrowed": borrowed, "source": [SOURCE + " (median of the chosen rows; rule in tools/catalog_sources/attainable.py)", *cites]}
     return out

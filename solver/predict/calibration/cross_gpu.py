@@ -3,8 +3,8 @@
 Which fit serves an (engine, GPU), as the catalog's lookup does (solver.predict.attainable.factors_for):
 the engine's fit on the GPU's class when the GPU was in it or it rests on enough evidence
 (attainable.thin), else the engine's fit on the class where it has the most rows (the shipped
-`<engine>@*` entries); either way moved onto the GPU's own attainable rates when the GPU was not
-among the fit's.
+`<engine>@*` entries); either way as it applies on the GPU (attainable.onto_gpu: moved onto its own
+attainable rates, band widened for borrowed figures) when the GPU was not among the fit's.
 
 Leave-one-GPU-out: every GPU with MIN_HELD_ROWS rows is held out in turn, the factors are fitted on
 the other GPUs' rows (one joint fit per class) and its rows predicted as above.  Its residuals give
@@ -14,7 +14,7 @@ widening of the fitted band.
 
 from __future__ import annotations
 
-from solver.predict.attainable import moved_onto, sibling_widening, thin, widened
+from solver.predict.attainable import onto_gpu, thin
 from solver.predict.calibration.fitting import fit_joint
 from solver.predict.calibration.measurements import Measurement, predict_measurement
 from solver.schema.calibration import PerfFactors
@@ -73,7 +73,7 @@ def leave_one_gpu_out(catalog: Catalog, rows: list[Measurement], as_fitted: bool
             f = choose(fits, gpu, m.engine)
             if f is None:
                 continue
-            f = f if as_fitted else widened(moved_onto(catalog, f, gpu, m.precision), sibling_widening(catalog, gpu))
+            f = f if as_fitted else onto_gpu(catalog, f, gpu, m.precision)
             pred = predict_measurement(catalog, m, f)
             if pred is not None:
                 out.append((m, f, pred))

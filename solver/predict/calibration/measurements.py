@@ -219,9 +219,8 @@ def _aic_row(r: dict, catalog: Catalog, where: str) -> Measurement:
     if moe_gpus > tp:
         raise ValueError(f"MoE layout on {moe_gpus} GPUs around attention TP {tp} (attention replicated; not modelled)")
     gpu = AIC_GPU[r["system"]]
-    domain = max((s.interconnect.fast_domain_gpus for s in catalog.servers_by_gpu.get(gpu, [])
-                  if in_fast_domain(s.interconnect.kind, s.interconnect.fast_domain_gpus, tp)), default=0)
-    if tp > 8 and not domain:
+    if not any(tp <= s.gpu_count or in_fast_domain(s.interconnect.kind, s.interconnect.fast_domain_gpus, tp)
+               for s in catalog.servers_by_gpu.get(gpu, [])):
         raise ValueError(f"TP {tp} spans servers beyond {gpu}'s NVLink domain (the network the run used is not recorded)")
     return Measurement(
         model=_model_id(catalog, r["model_path"]),
