@@ -317,19 +317,13 @@ FAMILIES: tuple[Family, ...] = (
 )
 
 
-def violations(o: Option, sc: Scenario) -> list[tuple[str, str]]:
-    """(family name, reason) for every family the option breaks."""
-    out = []
-    for f in FAMILIES:
-        if f.active(sc):
-            why = f.violation(o, sc)
-            if why:
-                out.append((f.name, why))
-    return out
-
-
 def active_families(sc: Scenario) -> tuple[Family, ...]:
     return tuple(f for f in FAMILIES if f.active(sc))
+
+
+def violations(o: Option, sc: Scenario) -> list[tuple[str, str]]:
+    """(family name, reason) for every family the option breaks."""
+    return [(f.name, why) for f in active_families(sc) if (why := f.violation(o, sc))]
 
 
 def breaks_any(o: Option, sc: Scenario, active: tuple[Family, ...]) -> bool:
